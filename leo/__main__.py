@@ -1,0 +1,3 @@
+from leo.cli import main
+
+raise SystemExit(main())

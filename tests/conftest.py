@@ -1,0 +1,73 @@
+"""Shared fixtures: the test run's one Spark session, a subprocess runner for `leo`, and an
+ordering hook that runs fast tests first (then Spark, slow, browser and cluster tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Order of the suite: cheap feedback first.
+_PHASES = ("spark", "slow", "browser", "cluster")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def phase(item: pytest.Item) -> int:
+        marks = {m.name for m in item.iter_markers()}
+        return max([_PHASES.index(m) + 1 for m in marks if m in _PHASES], default=0)
+
+    items.sort(key=phase)  # stable: keeps file order within a phase
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One local[2] session for the whole run, with few shuffle partitions and scratch space
+    in the run's temporary folder."""
+    os.environ.setdefault("LEO_SPARK_LOCAL_DIR", str(tmp_path_factory.mktemp("spark-scratch")))
+    from spark_jobs.session import spark_session
+
+    session = spark_session(
+        "leo-tests",
+        master="local[2]",
+        extra_conf={
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "4",
+            "spark.driver.memory": "3g",
+            "spark.ui.enabled": "false",
+        },
+    )
+    yield session
+    session.stop()
+
+
+def leo_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def run_leo(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m leo ARGS` in a fresh process, as a user would from a shell."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "leo", *args],
+        capture_output=True,
+        text=True,
+        env=env or leo_env(),
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"leo {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
