@@ -23,14 +23,12 @@ def setup_logging(verbosity: int = 0) -> None:
 def stage(log: logging.Logger, name: str) -> Iterator[dict[str, object]]:
     """Time a pipeline stage and log one line with whatever counts the body records:
 
-        with stage(log, "block") as s:
-            s["candidate pairs"] = pairs.count()
+    with stage(log, "block") as s:
+        s["candidate pairs"] = pairs.count()
     """
     counts: dict[str, object] = {}
     start = time.perf_counter()
     yield counts
     took = time.perf_counter() - start
-    shown = ", ".join(
-        f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in counts.items()
-    )
+    shown = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in counts.items())
     log.info("stage %s: %s%s(%.1f s)", name, shown, " " if shown else "", took)

@@ -70,9 +70,7 @@ _PERSON_IDENTIFIERS = (
     Column("forename", pa.string(), IDENTIFIER, "first given name as recorded"),
     Column("middle_names", pa.string(), IDENTIFIER, "other given names, space separated"),
     Column("surname", pa.string(), IDENTIFIER, "family name as recorded (may be double-barrelled)"),
-    Column(
-        "sex", pa.string(), LINKAGE_ATTRIBUTE, "F or M as recorded; null when not recorded"
-    ),
+    Column("sex", pa.string(), LINKAGE_ATTRIBUTE, "F or M as recorded; null when not recorded"),
     Column(
         "date_of_birth",
         pa.string(),
@@ -98,9 +96,7 @@ SOURCES: dict[str, Table] = {
                 Column("academic_year", pa.int16(), CONTENT, "academic year of KS4 (start year)"),
                 Column("la_code", pa.string(), CONTENT, "local authority code of the school"),
                 Column("school_urn", pa.string(), CONTENT, "unique reference number of the school"),
-                Column(
-                    "fsm_eligible", pa.bool_(), CONTENT, "eligible for free school meals (FSM)"
-                ),
+                Column("fsm_eligible", pa.bool_(), CONTENT, "eligible for free school meals (FSM)"),
                 Column(
                     "sen_provision",
                     pa.string(),
@@ -258,6 +254,51 @@ TRUTH: dict[str, Table] = {
     )
 }
 
+# Identity zone: what a linkage run hands to the build (work/<run>/record_person/ and
+# work/<run>/persons/). `leo build` reads these and the sources' content columns; a map with
+# the same shape made from truth/records lets the build run on true person ids for evaluation.
+RECORD_PERSON = Table(
+    "record_person",
+    "source record",
+    "Which person each source record was linked to, or why it was quarantined",
+    (
+        Column("source", pa.string(), CONTENT, "source name", nullable=False),
+        Column("record_id", pa.string(), RECORD_ID, "the source's record id", nullable=False),
+        Column(
+            "person_pid",
+            pa.string(),
+            CONTENT,
+            "stable person pseudonym (HMAC); null when quarantined",
+        ),
+        Column(
+            "status",
+            pa.string(),
+            CONTENT,
+            "linked (person has records from 2+ sources or 2+ profiles), unlinked, quarantined",
+            nullable=False,
+        ),
+        Column("reason", pa.string(), CONTENT, "why the record was quarantined; else null"),
+    ),
+)
+
+LINKED_PERSONS = Table(
+    "persons",
+    "person",
+    "One row per person (cluster) of a linkage run",
+    (
+        Column("person_pid", pa.string(), CONTENT, "stable person pseudonym", nullable=False),
+        Column("sources", pa.string(), CONTENT, "sources linked, sorted, comma separated", False),
+        Column("n_records", pa.int64(), CONTENT, "source records in the cluster", False),
+        Column(
+            "min_match_probability",
+            pa.float64(),
+            CONTENT,
+            "weakest match probability among the pairs that joined the cluster (1.0 alone)",
+            nullable=False,
+        ),
+    ),
+)
+
 # Research zone: the one table `leo publish` aggregates. One row per person per cohort per
 # years-after. Dimension columns never hold null: a missing value is the category "unknown",
 # because null means "all" in release cells.
@@ -292,9 +333,7 @@ COHORT_OUTCOMES = Table(
         ),
         Column("sustained_employment", pa.bool_(), CONTENT, "5 of 6 months Oct-Mar", False),
         Column("in_education", pa.bool_(), CONTENT, "in education in the tax year", False),
-        Column(
-            "out_of_work_benefit", pa.bool_(), CONTENT, "any out-of-work benefit day", False
-        ),
+        Column("out_of_work_benefit", pa.bool_(), CONTENT, "any out-of-work benefit day", False),
         Column(
             "annualised_earnings",
             pa.float64(),
@@ -399,6 +438,9 @@ def data_dictionary() -> str:
     r.sections.append("## Ground truth (`truth/<table>/`, synthetic data only)\n")
     for t in TRUTH.values():
         r.table(t)
+    r.sections.append("## Linkage output (`work/<run>/`, identity zone)\n")
+    r.table(RECORD_PERSON)
+    r.table(LINKED_PERSONS)
     r.sections.append("## Research zone (`linked/<run>/`)\n")
     r.table(COHORT_OUTCOMES)
     return r.render()

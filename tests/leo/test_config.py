@@ -42,7 +42,7 @@ def test_bad_yaml_names_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["", "- 1\n- 2\n"])
 def test_empty_or_non_mapping_file(tmp_path: Path, text: str) -> None:
-    with pytest.raises(ConfigError, match="sample.yaml"):
+    with pytest.raises(ConfigError, match=r"sample\.yaml"):
         load_model(Sample, write(tmp_path, text))
 
 
@@ -73,8 +73,10 @@ def test_packaged_catalogue_is_consistent() -> None:
 
 
 def test_catalogue_rejects_unknown_dimension_in_package(tmp_path: Path) -> None:
-    text = (conf_path("catalogue.yaml")).read_text().replace(
-        "dimensions: [sex, region]", "dimensions: [sex, regoin]"
+    text = (
+        (conf_path("catalogue.yaml"))
+        .read_text()
+        .replace("dimensions: [sex, region]", "dimensions: [sex, regoin]")
     )
     p = tmp_path / "catalogue.yaml"
     p.write_text(text)

@@ -17,7 +17,7 @@ def fake_java(folder: Path, version: str) -> Path:
     bin_dir = folder / "bin"
     bin_dir.mkdir(parents=True)
     java = bin_dir / "java"
-    java.write_text(f'#!/bin/sh\necho \'openjdk version "{version}" 2020-01-01\' >&2\n')
+    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2020-01-01' >&2\n")
     java.chmod(java.stat().st_mode | stat.S_IEXEC)
     return java
 
