@@ -68,11 +68,14 @@ def error_dict(code: str, message: str, **extra: Any) -> dict[str, Any]:
 def mask(error: GraphQLError, *, hide_suggestions: bool) -> dict[str, Any]:
     """A client-safe dict for an error raised while executing (or validating) a query."""
     original = error.original_error
-    if original is None:  # a validation or coercion error: about the client's own query
+    if original is None or isinstance(original, GraphQLError):
+        # a validation or variable-coercion error: about the client's own query
         message = error.message
         if hide_suggestions:
             message = _SUGGESTION.sub("", message)
         code = (error.extensions or {}).get("code")
+        if message.startswith("Maximum introspection depth"):  # graphql-core's own rule
+            code = QUERY_TOO_COMPLEX
         out = error_dict(code if code in CODES else BAD_USER_INPUT, message)
     elif isinstance(original, ApiError):
         out = error_dict(original.code, original.message)

@@ -155,8 +155,13 @@ class Client:
             body["variables"] = variables
         return self.http.post("/graphql", json=body, headers=headers)
 
-    def gql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None,
-            **extra: Any) -> dict[str, Any]:
+    def gql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         return self.post(query, variables, token, **extra).json()  # type: ignore[no-any-return]
 
 
