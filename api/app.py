@@ -100,7 +100,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        audit.start()
+        await audit.start()
         watcher = asyncio.create_task(store.watch(settings.release_poll_seconds))
         try:
             yield
@@ -108,7 +108,7 @@ def create_app(
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            audit.stop()
+            await audit.stop()
             counts.close()
             access.close()
 

@@ -2,15 +2,16 @@
 append-only hash chain.
 
 Each row's hash is SHA-256 over the previous row's hash and the row's own fields (canonical
-JSON), so editing, deleting or reordering rows breaks the chain, and `verify` finds the first
+JSON), so editing, deleting or reordering rows breaks the chain, and `verify` reports each
 break. (Cutting rows off the end leaves a valid shorter chain: keep the head that `verify`
 prints somewhere else and pass it back with `--head` to detect that too.)
 
-Writing: one writer thread per process takes records from a queue and commits them in
-groups (WAL mode). A request awaits the commit of its own record before its response is
-sent, so no answer ever leaves without its record on disk, and under load one fsync covers
-many requests. Each group runs in BEGIN IMMEDIATE and reads the chain's tail inside the
-transaction, so several server processes can share one log.
+Writing: one writer per process commits the records that queued up during the previous
+commit as one transaction (group commit, WAL mode). A request awaits the commit of its own
+record before its response is sent, so no answer ever leaves without its record on disk,
+and under load one fsync covers many requests. Each group runs in BEGIN IMMEDIATE and
+reads the chain's tail inside the transaction, so several server processes can share one
+log.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import csv
 import hashlib
 import io
 import json
-import queue
 import sqlite3
-import threading
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ def append(conn: sqlite3.Connection, records: Iterable[AuditRecord]) -> None:
         seq, prev = tail if tail else (0, GENESIS)
         for rec in records:
             seq += 1
-            row = asdict(rec)
+            row = dict(rec.__dict__)
             row["seq"] = seq
             row["projects"] = ",".join(rec.projects)
             row["duration_ms"] = round(rec.duration_ms, 3)
@@ -161,79 +161,82 @@ def append(conn: sqlite3.Connection, records: Iterable[AuditRecord]) -> None:
         raise
 
 
-_STOP = object()
-
-
 class AuditWriter:
-    """The single writer thread of this process."""
+    """The single writer of this process: an asyncio task that commits whatever records
+    have queued up while the previous commit ran (group commit), on one dedicated thread
+    that owns the SQLite connection. The event loop only appends to a list and awaits."""
 
     def __init__(self, path: str | Path, synchronous: str = "FULL", max_batch: int = 256) -> None:
         self.path = Path(path)
         self.synchronous = synchronous
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._pending: list[tuple[AuditRecord, asyncio.Future[None]]] = []
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._stopping = False
         self.batches = 0
         self.records = 0
 
-    def start(self) -> None:
-        connect(self.path, self.synchronous).close()  # fail now if the log cannot be opened
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
+        self._conn = await loop.run_in_executor(
+            self._executor, connect, self.path, self.synchronous
+        )
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run())
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join()
-            self._thread = None
+    async def stop(self) -> None:
+        """Commit everything queued, then close."""
+        if self._task is None or self._wake is None or self._executor is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await self._task
+        conn, self._conn, self._task = self._conn, None, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)
 
     async def write(self, record: AuditRecord) -> None:
         """Return once the record is committed; raise if it could not be."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._queue.put((record, fut, loop))
+        if self._task is None or self._wake is None or self._task.done():
+            raise RuntimeError("the audit writer is not running")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, fut))
+        self._wake.set()
         await fut
 
-    def _run(self) -> None:
-        conn = connect(self.path, self.synchronous)
-        try:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    return
-                batch = [item]
-                stop = False
-                while len(batch) < self.max_batch:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is _STOP:
-                        stop = True
-                        break
-                    batch.append(nxt)
+    async def _run(self) -> None:
+        assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
                 error: BaseException | None = None
                 try:
-                    append(conn, (rec for rec, _, _ in batch))
+                    await loop.run_in_executor(
+                        self._executor, append, self._conn, [rec for rec, _ in batch]
+                    )
                     self.batches += 1
                     self.records += len(batch)
                 except Exception as exc:
                     error = exc
-                for _, fut, loop in batch:
-                    loop.call_soon_threadsafe(_settle, fut, error)
-                if stop:
-                    return
-        finally:
-            conn.close()
-
-
-def _settle(fut: asyncio.Future[None], error: BaseException | None) -> None:
-    if fut.done():
-        return
-    if error is None:
-        fut.set_result(None)
-    else:
-        fut.set_exception(error)
+                for _, fut in batch:
+                    if fut.done():
+                        continue
+                    if error is None:
+                        fut.set_result(None)
+                    else:
+                        fut.set_exception(error)
+            if self._stopping:
+                return
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -1,0 +1,294 @@
+"""Benchmark of the GraphQL API: a 200-cell `table` query under bounded load on loopback.
+
+Starts `leo serve` (ONE uvicorn worker) on 127.0.0.1 over a generated release, then runs a
+fixed number of requests from async httpx over 16 connections, several times, and reports
+requests/s and p50/p99 latency (medians over the runs). Beside it: the same query executed
+in-process (graphql-core execute, no HTTP, auth or audit), cold and with the table memoised,
+and the server's CPU time per request. Modes:
+
+  cached    the shipped configuration (answers cached whole: releases are immutable)
+  uncached  caches.responses = 0 and caches.tables = 0: every request runs graphene over
+            the cells (what the cache saves)
+
+Every request still authenticates, is rate-limited (limits raised so the benchmark is not
+refused) and is audited (group commit, synchronous=FULL). The machine is shared: the load
+average and the busiest other processes are printed with the figures.
+
+    /work/venv/bin/python bench/api.py --runs 5 --requests 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from api.access import AccessDB  # noqa: E402
+from tests.api.releases import synthetic_release_cells, write_release  # noqa: E402
+
+PROJECT = "dfe-2024-031"  # conf/projects.yaml: all five measures, sex and region in scope
+ANALYST = "j.okafor"
+QUERY = """query Bench($cohort: CohortInput!, $measures: [String!]!, $by: [String!]) {
+  project(id: "PROJECT") {
+    table(cohort: $cohort, measures: $measures, by: $by) {
+      release suppressedCells notes
+      rows { yearsAfter group { dimension value label } cells { measure value status flag reason } }
+    }
+  }
+}""".replace("PROJECT", PROJECT)
+VARIABLES = {
+    "cohort": {"type": "KS4", "cohort": "2010/11", "yearsAfter": [1, 3]},
+    "measures": [
+        "cohort_count",
+        "linked_count",
+        "sustained_employment_rate",
+        "earnings_median",
+        "out_of_work_benefit_rate",
+    ],
+    "by": ["sex", "region"],
+}  # 2 sexes x 10 regions x 2 years after x 5 measures = 200 cells
+
+
+def make_data(base: Path, cached: bool) -> tuple[Path, Path, str]:
+    root, conf = base / "data", base / f"conf-{'cached' if cached else 'uncached'}"
+    if not (root / "published" / "CURRENT").exists():
+        cells = synthetic_release_cells(cohorts=3, regions=10)
+        write_release(root, "bench-r1", cells)
+        db = AccessDB(root / "access" / "access.db")
+        db.add_analyst(ANALYST, "Bench Analyst", "Bench", date(2099, 1, 1))
+        db.close()
+    conf.mkdir(parents=True, exist_ok=True)
+    caches = "" if cached else "caches: {responses: 0, tables: 0}\n"
+    (conf / "api.yaml").write_text(
+        "rate_limits: {requests_per_minute: 100000000, cost_per_minute: 100000000000}\n" + caches
+    )
+    db = AccessDB(root / "access" / "access.db")
+    _, token = db.issue_token(ANALYST, days=1, label="bench")
+    db.close()
+    return root, conf, token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(root: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "leo",
+            "--conf",
+            str(conf),
+            "serve",
+            "--data",
+            str(root),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "died") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+async def load(url: str, token: str, requests: int, connections: int, limit_s: float) -> dict:
+    body = json.dumps({"query": QUERY, "variables": VARIABLES}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    deadline = time.monotonic() + limit_s
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal issued, errors
+            while issued < requests and time.monotonic() < deadline:
+                issued += 1
+                t = time.perf_counter()
+                r = await client.post("/graphql", content=body, headers=headers)
+                latencies.append(time.perf_counter() - t)
+                if r.status_code != 200 or b'"errors"' in r.content:
+                    errors += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        wall = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / wall,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+def in_process(root: Path, conf: Path, repeats: int) -> dict[str, float]:
+    """The same query through graphql-core execute() in this process: no HTTP, no auth, no
+    audit, no response cache."""
+    from graphql import parse
+
+    from api.access import Principal
+    from api.app import create_app
+    from api.schema import RequestContext
+    from api.schema import schema as gschema
+
+    app = create_app(str(root), conf_dir=conf)
+    endpoint = app.state.endpoint
+    release = app.state.store.current()
+    who = Principal(ANALYST, "Bench", "Bench", date(2099, 1, 1), "bench")
+    document = parse(QUERY)
+
+    def run() -> dict[str, Any]:
+        from graphql import execute
+
+        ctx = RequestContext(
+            release, endpoint.catalogue, endpoint.projects, who, date.today(), lambda: {}
+        )
+        result = execute(
+            gschema.graphql_schema, document, context_value=ctx, variable_values=VARIABLES
+        )
+        assert not result.errors, result.errors
+        return result.data  # type: ignore[return-value]
+
+    data = run()
+    cells = sum(len(r["cells"]) for r in data["project"]["table"]["rows"])
+    assert cells == 200, cells
+    cold, warm = [], []
+    for _ in range(repeats):
+        release.memo._data.clear()
+        t = time.perf_counter()
+        run()
+        cold.append(time.perf_counter() - t)
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run()
+        warm.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        json.dumps(data)
+    dump = (time.perf_counter() - t) / repeats
+    return {
+        "cells": cells,
+        "execute_cold_ms": 1000 * statistics.median(cold),
+        "execute_table_memoised_ms": 1000 * statistics.median(warm),
+        "json_encode_ms": 1000 * dump,
+    }
+
+
+def machine_load() -> dict[str, Any]:
+    me = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))}
+    procs = []
+    for p in psutil.process_iter(["pid", "name", "cpu_percent"]):
+        procs.append(p)
+    time.sleep(1.0)
+    busy = []
+    for p in procs:
+        try:
+            cpu = p.cpu_percent(None)
+        except psutil.Error:
+            continue
+        if p.pid not in me and cpu >= 5:
+            busy.append(f"{p.info['name']}({p.pid}) {cpu:.0f}%")
+    return {
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "busy_other_processes": busy,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--requests", type=int, default=3000, help="requests per run")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=60, help="cap on one run's duration")
+    ap.add_argument("--modes", default="cached,uncached")
+    ap.add_argument("--keep", action="store_true", help="keep the data under /tmp")
+    args = ap.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="api-bench-"))
+    report: dict[str, Any] = {"machine_before": machine_load()}
+    try:
+        for mode in args.modes.split(","):
+            root, conf, token = make_data(base, cached=(mode == "cached"))
+            port = free_port()
+            server = start_server(root, conf, port)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                asyncio.run(load(url, token, 200, args.connections, 30))  # warm-up
+                sproc = psutil.Process(server.pid)
+                runs = []
+                for _ in range(args.runs):
+                    cpu0 = sum(sproc.cpu_times()[:2])
+                    r = asyncio.run(load(url, token, args.requests, args.connections, args.seconds))
+                    r["server_cpu_ms_per_request"] = (
+                        1000 * (sum(sproc.cpu_times()[:2]) - cpu0) / r["requests"]
+                    )
+                    runs.append(r)
+                    print(
+                        f"{mode}: {json.dumps({k: round(v, 2) for k, v in r.items()})}", flush=True
+                    )
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            report[mode] = {
+                k: round(statistics.median(r[k] for r in runs), 2)
+                for k in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
+            }
+            report[mode]["errors"] = sum(r["errors"] for r in runs)
+            report[mode]["runs"] = len(runs)
+        root, conf, _ = make_data(base, cached=True)
+        report["in_process"] = {k: round(v, 3) for k, v in in_process(root, conf, 50).items()}
+        audit = root / "access" / "audit.db"
+        with sqlite3.connect(audit) as conn:
+            report["audit_rows"] = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+        report["machine_after"] = machine_load()
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
