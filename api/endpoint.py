@@ -43,6 +43,7 @@ from starlette.responses import Response
 
 from api.access import AccessDB, AuthError, Principal
 from api.audit import AuditRecord, AuditWriter
+from api.auth import authenticate
 from api.errors import (
     BAD_USER_INPUT,
     DENIALS,
@@ -325,21 +326,16 @@ class GraphQLEndpoint:
         return query, variables, operation
 
     def _authenticate(self, request: Request, record: AuditRecord) -> Principal | None:
-        header = request.headers.get("authorization")
         principal: Principal | None = None
         failure: str | None = None
-        if header is not None:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                failure = "expected 'Authorization: Bearer <token>'"
-            else:
-                try:
-                    principal = self.access.authenticate(token.strip())
-                except AuthError as exc:
-                    failure = str(exc)
+        try:
+            principal = authenticate(self.access, request.headers.get("authorization"))
+        except AuthError as exc:
+            failure = str(exc)
         if principal is not None:
             record.analyst = principal.analyst_id
             record.token = principal.token_id
+        # Refused tokens count against the caller's address: guessing runs into the limit.
         key = self._limit_key(principal, record)
         limiter = self.request_limiter if principal else self.anonymous_limiter
         wait = limiter.take(key)
