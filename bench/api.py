@@ -162,6 +162,54 @@ async def load(url: str, token: str, requests: int, connections: int, limit_s: f
     }
 
 
+async def load_raw(url: str, token: str, requests: int, connections: int, limit_s: float) -> dict:
+    """The same load from a minimal HTTP/1.1 keep-alive client on asyncio streams: on a
+    shared 2-core machine the client's own CPU matters, and httpx spends ~1 ms a request."""
+    host, port = url.rsplit("//", 1)[1].split(":")
+    body = json.dumps({"query": QUERY, "variables": VARIABLES}).encode()
+    head = (
+        f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    request = head + body
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    deadline = time.monotonic() + limit_s
+
+    async def worker() -> None:
+        nonlocal issued, errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while issued < requests and time.monotonic() < deadline:
+                issued += 1
+                t = time.perf_counter()
+                writer.write(request)
+                header = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in header.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                payload = await reader.readexactly(length)
+                latencies.append(time.perf_counter() - t)
+                if not header.startswith(b"HTTP/1.1 200") or b'"errors"' in payload:
+                    errors += 1
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    wall = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / wall,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
 def in_process(root: Path, conf: Path, repeats: int) -> dict[str, float]:
     """The same query through graphql-core execute() in this process: no HTTP, no auth, no
     audit, no response cache."""
@@ -243,11 +291,17 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=60, help="cap on one run's duration")
     ap.add_argument("--modes", default="cached,uncached")
+    ap.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: minimal asyncio HTTP/1.1 client (default) or httpx.AsyncClient",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the data under /tmp")
     args = ap.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    report: dict[str, Any] = {"machine_before": machine_load()}
+    report: dict[str, Any] = {"client": args.client, "machine_before": machine_load()}
     try:
         for mode in args.modes.split(","):
             root, conf, token = make_data(base, cached=(mode == "cached"))
@@ -255,12 +309,15 @@ def main() -> int:
             server = start_server(root, conf, port)
             url = f"http://127.0.0.1:{port}"
             try:
-                asyncio.run(load(url, token, 200, args.connections, 30))  # warm-up
+                run_load = load_raw if args.client == "raw" else load
+                asyncio.run(run_load(url, token, 200, args.connections, 30))  # warm-up
                 sproc = psutil.Process(server.pid)
                 runs = []
                 for _ in range(args.runs):
                     cpu0 = sum(sproc.cpu_times()[:2])
-                    r = asyncio.run(load(url, token, args.requests, args.connections, args.seconds))
+                    r = asyncio.run(
+                        run_load(url, token, args.requests, args.connections, args.seconds)
+                    )
                     r["server_cpu_ms_per_request"] = (
                         1000 * (sum(sproc.cpu_times()[:2]) - cpu0) / r["requests"]
                     )
