@@ -98,6 +98,9 @@ def create_app(
         release = store.current()
         return JSONResponse({"status": "ok", "release": release.id, "cells": release.n_cells})
 
+    async def no_content(request: Request) -> Response:
+        return Response(status_code=204)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await audit.start()
@@ -116,6 +119,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/favicon.ico", no_content, methods=["GET"]),
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,

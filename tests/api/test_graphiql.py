@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+from pathlib import Path
+
+import pytest
 
 from api.graphiql import STATIC_DIR
 from tests.api.conftest import Client
@@ -40,3 +44,28 @@ def test_vendored_files_match_their_record() -> None:
         assert hashlib.sha256(data).hexdigest() == digest, name
     for lic in ("LICENSE-graphiql", "LICENSE-react", "LICENSE-react-dom"):
         assert "MIT License" in (STATIC_DIR / "graphiql" / lic).read_text()
+
+
+@pytest.mark.browser
+def test_graphiql_runs_offline_in_a_browser(client: Client, tmp_path: Path) -> None:
+    """Chromium loads GraphiQL, runs the default query, and asks no host but ours."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "the browser tests need Debian's chromium (scripts/test.sh installs it)"
+    base = str(client.http.base_url).rstrip("/")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        hosts: set[str] = set()
+        page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+        failures: list[str] = []
+        page.on("pageerror", lambda e: failures.append(str(e)))
+        page.goto(base + "/graphql")
+        page.wait_for_selector(".graphiql-container", timeout=20_000)
+        page.click(".graphiql-execute-button")
+        page.wait_for_selector(".result-window :text('catalogue')", timeout=20_000)
+        page.screenshot(path=str(tmp_path / "graphiql.png"))
+        browser.close()
+    assert hosts == {base.split("/")[2]}
+    assert failures == []
