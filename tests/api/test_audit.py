@@ -170,3 +170,61 @@ def test_chain_spans_writers(tmp_path: Path) -> None:
         append(a if i % 2 else b, [AuditRecord(outcome="ok", status=200, projects=("p",))])
     assert verify(a).ok and verify(a).rows == 10
     assert export_monthly(a).count("\n") == 2
+
+
+def test_no_answer_leaves_without_its_audit_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Injected fault: the audit commit fails, so the data is withheld (500, no data)."""
+    import api.audit
+
+    env = make_env(tmp_path)
+    with serve(env) as s:
+        c = Client(s.url)
+        v = {"cohort": KS4, "measures": ["cohort_count"], "by": ["sex"]}
+        assert "errors" not in c.gql(TABLE_QUERY, v, token=env.tokens["alice"])
+
+        def disk_full(*args: object, **kwargs: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(api.audit, "append", disk_full)
+        r = c.post(TABLE_QUERY, v, token=env.tokens["alice"])  # a cached answer, even
+        assert r.status_code == 500
+        assert "data" not in r.json()
+        assert r.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
+        assert "could not be audited" in r.json()["errors"][0]["message"]
+        monkeypatch.undo()
+        assert "errors" not in c.gql(TABLE_QUERY, v, token=env.tokens["alice"])
+    assert [r["outcome"] for r in rows(env.root / "access" / "audit.db")] == ["ok", "ok"]
+
+
+def test_concurrent_requests_are_group_committed_into_one_chain(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    env = make_env(tmp_path)
+    v = {"cohort": KS4, "measures": ["cohort_count"], "by": ["region"]}
+    with serve(env) as s:
+
+        async def fire() -> list[int]:
+            async with httpx.AsyncClient(base_url=s.url, timeout=30) as c:
+                rs = await asyncio.gather(
+                    *(
+                        c.post(
+                            "/graphql",
+                            json={"query": TABLE_QUERY, "variables": v},
+                            headers={"Authorization": f"Bearer {env.tokens['alice']}"},
+                        )
+                        for _ in range(120)
+                    )
+                )
+            return [r.status_code for r in rs]
+
+        assert asyncio.run(fire()) == [200] * 120
+        writer = s.server.config.app.state.audit
+        assert writer.records == 120
+        assert writer.batches < 120  # commits were shared
+    conn = sqlite3.connect(env.root / "access" / "audit.db")
+    result = verify(conn)
+    assert result.ok and result.rows == 120
