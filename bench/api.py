@@ -263,6 +263,42 @@ def in_process(root: Path, conf: Path, repeats: int) -> dict[str, float]:
     }
 
 
+def index_figures(base: Path, cells_wanted: int) -> dict[str, Any]:
+    """Load time and memory of the lean release index for a release of about this size."""
+    import gc
+
+    from api.store import load_release
+    from leo.catalogue import load_catalogue
+    from leo.layout import DataRoot
+
+    per_cohort = len(synthetic_release_cells(cohorts=1, regions=10))
+    cells = synthetic_release_cells(cohorts=max(1, cells_wanted // per_cohort), regions=10)
+    root = base / "index"
+    write_release(root, "big", cells)
+    n = len(cells)
+    del cells
+    gc.collect()
+    catalogue = load_catalogue()
+    rss0 = psutil.Process().memory_info().rss
+    t = time.perf_counter()
+    release = load_release(DataRoot(str(root)), "big", catalogue)
+    took = time.perf_counter() - t
+    gc.collect()
+    rss = psutil.Process().memory_info().rss - rss0
+    mask = release.mask(("sex", "region"))
+    t = time.perf_counter()
+    got = release.cells("ks4", release.cohorts[-1].cohort, 1, mask)
+    lookup = time.perf_counter() - t
+    return {
+        "cells": n,
+        "load_s": round(took, 2),
+        "rss_mb": round(rss / 2**20, 1),
+        "bytes_per_cell": round(rss / n, 1),
+        "grouping_set_lookup_ms": round(1000 * lookup, 3),
+        "lookup_cells": len(got),
+    }
+
+
 def machine_load() -> dict[str, Any]:
     me = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))}
     procs = []
@@ -298,6 +334,12 @@ def main() -> int:
         help="load generator: minimal asyncio HTTP/1.1 client (default) or httpx.AsyncClient",
     )
     ap.add_argument("--keep", action="store_true", help="keep the data under /tmp")
+    ap.add_argument(
+        "--index-cells",
+        type=int,
+        default=0,
+        help="also time loading a generated release of about this many cells (e.g. 1000000)",
+    )
     args = ap.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="api-bench-"))
@@ -339,6 +381,8 @@ def main() -> int:
         audit = root / "access" / "audit.db"
         with sqlite3.connect(audit) as conn:
             report["audit_rows"] = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+        if args.index_cells:
+            report["index"] = index_figures(base, args.index_cells)
         report["machine_after"] = machine_load()
     finally:
         if not args.keep:
