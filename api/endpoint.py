@@ -109,6 +109,10 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def error_answer(status: int, code: str, message: str, **extra: Any) -> Answer:
+    return Answer(dumps({"errors": [error_dict(code, message, **extra)]}), status, code, (), 0, 0)
+
+
 def json_response(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
@@ -155,28 +159,13 @@ class GraphQLEndpoint:
         try:
             answer = await self._answer(request, record)
         except Refused as r:
-            answer = Answer(
-                dumps({"errors": [error_dict(r.code, r.message)]}), r.status, r.code, (), 0, 0
-            )
+            answer = error_answer(r.status, r.code, r.message)
             headers = r.headers
         except Exception:
             incident = secrets.token_hex(6)
             log.exception("internal error %s", incident)
-            answer = Answer(
-                dumps(
-                    {
-                        "errors": [
-                            error_dict(
-                                INTERNAL, f"internal error (incident {incident})", incident=incident
-                            )
-                        ]
-                    }
-                ),
-                500,
-                INTERNAL,
-                (),
-                0,
-                0,
+            answer = error_answer(
+                500, INTERNAL, f"internal error (incident {incident})", incident=incident
             )
         record.outcome = answer.outcome
         record.status = answer.status
@@ -189,19 +178,13 @@ class GraphQLEndpoint:
         except Exception:
             incident = secrets.token_hex(6)
             log.exception("audit write failed %s; answer withheld", incident)
-            body = dumps(
-                {
-                    "errors": [
-                        error_dict(
-                            INTERNAL,
-                            f"the request could not be audited, so it is not answered "
-                            f"(incident {incident})",
-                            incident=incident,
-                        )
-                    ]
-                }
+            answer = error_answer(
+                500,
+                INTERNAL,
+                f"the request could not be audited, so it is not answered (incident {incident})",
+                incident=incident,
             )
-            return json_response(body, 500)
+            return json_response(answer.body, answer.status)
         return json_response(answer.body, answer.status, headers)
 
     async def _answer(self, request: Request, record: AuditRecord) -> Answer:

@@ -67,7 +67,7 @@ VARIABLES = {
 }  # 2 sexes x 10 regions x 2 years after x 5 measures = 200 cells
 
 
-def make_data(base: Path, cached: bool) -> tuple[Path, Path, str]:
+def make_data(base: Path, cached: bool, synchronous: str = "FULL") -> tuple[Path, Path, str]:
     root, conf = base / "data", base / f"conf-{'cached' if cached else 'uncached'}"
     if not (root / "published" / "CURRENT").exists():
         cells = synthetic_release_cells(cohorts=3, regions=10)
@@ -78,7 +78,9 @@ def make_data(base: Path, cached: bool) -> tuple[Path, Path, str]:
     conf.mkdir(parents=True, exist_ok=True)
     caches = "" if cached else "caches: {responses: 0, tables: 0}\n"
     (conf / "api.yaml").write_text(
-        "rate_limits: {requests_per_minute: 100000000, cost_per_minute: 100000000000}\n" + caches
+        "rate_limits: {requests_per_minute: 100000000, cost_per_minute: 100000000000}\n"
+        + f"audit: {{synchronous: {synchronous}}}\n"
+        + caches
     )
     db = AccessDB(root / "access" / "access.db")
     _, token = db.issue_token(ANALYST, days=1, label="bench")
@@ -210,10 +212,13 @@ async def load_raw(url: str, token: str, requests: int, connections: int, limit_
     }
 
 
-def in_process(root: Path, conf: Path, repeats: int) -> dict[str, float]:
-    """The same query through graphql-core execute() in this process: no HTTP, no auth, no
-    audit, no response cache."""
-    from graphql import parse
+def in_process(root: Path, conf: Path, token: str, repeats: int) -> dict[str, float]:
+    """The same query in this process, without HTTP. (1) graphql-core execute() alone: no
+    auth, audit or response cache; CPU time (thread_time), median of `repeats`. (2) the whole
+    app (routing, auth, rate limits, response cache, audit commit) driven through ASGI by 16
+    concurrent callers: CPU per request, which set against the server's CPU per request over
+    HTTP shows what uvicorn adds."""
+    from graphql import execute, parse
 
     from api.access import Principal
     from api.app import create_app
@@ -227,39 +232,89 @@ def in_process(root: Path, conf: Path, repeats: int) -> dict[str, float]:
     document = parse(QUERY)
 
     def run() -> dict[str, Any]:
-        from graphql import execute
-
         ctx = RequestContext(
             release, endpoint.catalogue, endpoint.projects, who, date.today(), lambda: {}
         )
         result = execute(
-            gschema.graphql_schema, document, context_value=ctx, variable_values=VARIABLES
+            gschema.graphql_schema,
+            document,
+            context_value=ctx,
+            variable_values=VARIABLES,
+            is_awaitable=lambda _: False,
         )
-        assert not result.errors, result.errors
-        return result.data  # type: ignore[return-value]
+        assert not result.errors, result.errors  # type: ignore[union-attr]
+        return result.data  # type: ignore[union-attr,return-value]
 
     data = run()
     cells = sum(len(r["cells"]) for r in data["project"]["table"]["rows"])
     assert cells == 200, cells
-    cold, warm = [], []
+    cold, warm, dump = [], [], []
     for _ in range(repeats):
         release.memo._data.clear()
-        t = time.perf_counter()
+        t = time.thread_time()
         run()
-        cold.append(time.perf_counter() - t)
+        cold.append(time.thread_time() - t)
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = time.thread_time()
         run()
-        warm.append(time.perf_counter() - t)
-    t = time.perf_counter()
+        warm.append(time.thread_time() - t)
     for _ in range(repeats):
+        t = time.thread_time()
         json.dumps(data)
-    dump = (time.perf_counter() - t) / repeats
+        dump.append(time.thread_time() - t)
+
+    body = json.dumps({"query": QUERY, "variables": VARIABLES}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+    }
+
+    async def asgi(n: int, callers: int) -> float:
+        async def one() -> None:
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            await app(dict(scope), receive, send)
+            assert sent[0]["status"] == 200
+
+        async def caller(k: int) -> None:
+            for _ in range(k):
+                await one()
+
+        await app.state.audit.start()
+        await one()
+        t = time.process_time()
+        await asyncio.gather(*(caller(n // callers) for _ in range(callers)))
+        cpu = time.process_time() - t
+        await app.state.audit.stop()
+        return cpu / n
+
     return {
         "cells": cells,
-        "execute_cold_ms": 1000 * statistics.median(cold),
-        "execute_table_memoised_ms": 1000 * statistics.median(warm),
-        "json_encode_ms": 1000 * dump,
+        "execute_cold_cpu_ms": 1000 * statistics.median(cold),
+        "execute_table_memoised_cpu_ms": 1000 * statistics.median(warm),
+        "json_encode_cpu_ms": 1000 * statistics.median(dump),
+        "whole_app_cached_cpu_ms_per_request": 1000 * asyncio.run(asgi(2000, 16)),
     }
 
 
@@ -333,6 +388,12 @@ def main() -> int:
         default="raw",
         help="load generator: minimal asyncio HTTP/1.1 client (default) or httpx.AsyncClient",
     )
+    ap.add_argument(
+        "--synchronous",
+        choices=("FULL", "NORMAL"),
+        default="FULL",
+        help="audit durability: FULL fsyncs each group commit (the default configuration)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the data under /tmp")
     ap.add_argument(
         "--index-cells",
@@ -343,10 +404,14 @@ def main() -> int:
     args = ap.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    report: dict[str, Any] = {"client": args.client, "machine_before": machine_load()}
+    report: dict[str, Any] = {
+        "client": args.client,
+        "audit_synchronous": args.synchronous,
+        "machine_before": machine_load(),
+    }
     try:
         for mode in args.modes.split(","):
-            root, conf, token = make_data(base, cached=(mode == "cached"))
+            root, conf, token = make_data(base, (mode == "cached"), args.synchronous)
             port = free_port()
             server = start_server(root, conf, port)
             url = f"http://127.0.0.1:{port}"
@@ -376,8 +441,10 @@ def main() -> int:
             }
             report[mode]["errors"] = sum(r["errors"] for r in runs)
             report[mode]["runs"] = len(runs)
-        root, conf, _ = make_data(base, cached=True)
-        report["in_process"] = {k: round(v, 3) for k, v in in_process(root, conf, 50).items()}
+        root, conf, token = make_data(base, True, args.synchronous)
+        report["in_process"] = {
+            k: round(v, 3) for k, v in in_process(root, conf, token, 50).items()
+        }
         audit = root / "access" / "audit.db"
         with sqlite3.connect(audit) as conn:
             report["audit_rows"] = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
