@@ -85,8 +85,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def registrars() -> list[Registrar]:
     """Every package's subcommands, in the order `leo --help` lists them."""
     from api.cli import register as register_api
+    from synthetic.cli import register as register_synth
 
-    return [_register_builtin, register_api]
+    return [register_synth, _register_builtin, register_api]
 
 
 def build_parser() -> argparse.ArgumentParser:
