@@ -176,7 +176,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
 @pytest.fixture(scope="module")
 def server(env: Env) -> Iterator[LiveServer]:
-    with serve(env, release_poll_seconds=0.1) as s:
+    # Rate limits are tested on their own server (test_ratelimit.py); here they would only
+    # make the suite depend on how many requests its tests happen to send.
+    roomy = {"requests_per_minute": 100_000, "anonymous_requests_per_minute": 100_000}
+    with serve(env, release_poll_seconds=0.1, rate_limits=roomy) as s:
         yield s
 
 

@@ -125,8 +125,9 @@ def synthetic_release_cells(
     cohorts: int = 3, regions: int = 10, subjects: int = 20, seed: int = 1
 ) -> list[Cell]:
     """Every grouping set of up to two of (sex, region, fsm) for KS4 cohorts at 1, 3, 5 and 10
-    years after, five measures, about 5% suppressed. With the defaults one `by: [sex,
-    region]` table for one years-after has 2 x 10 x 5 = 100 cells... see bench/api.py."""
+    years after, five measures, about 5% suppressed, plus graduate cohort counts by subject:
+    1,200 cells per cohort with the defaults. A `by: [sex, region]` table over two years
+    after is 2 x 10 x 2 x 5 = 200 cells (the benchmark's query)."""
     rnd = random.Random(seed)
     values = {
         "sex": ["F", "M"],
