@@ -286,6 +286,8 @@ class GraphQLEndpoint:
             return json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError):
             raise Refused(400, BAD_USER_INPUT, "the body is not valid JSON") from None
+        except RecursionError:
+            raise Refused(400, BAD_USER_INPUT, "the body's JSON is nested too deeply") from None
 
     def _operation(self, payload: Any) -> tuple[str, dict[str, Any] | None, str | None]:
         if isinstance(payload, list):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, leo_env
 
 PROBE = r"""
@@ -60,6 +62,7 @@ print(json.dumps({"under_root": [p.replace("file:", "").split("?")[0][len(prefix
 """
 
 
+@pytest.mark.slow
 def test_api_opens_only_its_release_and_access_dbs(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, str(tmp_path)],

@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.api.releases import small_release_cells, write_release
 from tests.conftest import REPO, leo_env, run_leo
 
 
+@pytest.mark.slow
 def test_access_commands(tmp_path: Path) -> None:
     data = str(tmp_path)
     proc = run_leo(
@@ -82,6 +84,7 @@ def test_serve_without_release_fails_clearly(tmp_path: Path) -> None:
     assert "no release is published yet" in proc.stderr
 
 
+@pytest.mark.slow
 def test_serve_answers_over_http(tmp_path: Path) -> None:
     data = str(tmp_path)
     write_release(tmp_path, "r1", small_release_cells())

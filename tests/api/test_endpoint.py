@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 from graphql import get_introspection_query
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import api.schema
+from api.errors import CODES
 from tests.api.conftest import TABLE_QUERY, Client, Env, codes
 
 KS4 = {"type": "KS4", "cohort": "2014/15", "yearsAfter": [1]}
@@ -267,6 +270,12 @@ def test_batching_is_refused(client: Client) -> None:
         (b'{"query": 1}', "application/json", 400),
         (b'{"query": "{ release { id } }"}', "text/plain", 415),
         (b"query=%7B%7D", "application/x-www-form-urlencoded", 415),
+        (b"[" * 60_000, "application/json", 400),  # nesting bomb within the body cap
+        (
+            b'{"query": "{ release { id } }", "variables": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+            "application/json",
+            400,
+        ),
     ],
 )
 def test_malformed_requests(client: Client, content: bytes, ctype: str, status: int) -> None:
@@ -400,3 +409,74 @@ def test_suggestions_are_shown_only_with_introspection(client: Client) -> None:
     body = client.gql("{ releas { id } }")
     assert codes(body) == ["BAD_USER_INPUT"]
     assert "Did you mean" in body["errors"][0]["message"]  # introspection is on here
+
+
+FRAGMENTS = [
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    "$",
+    "...",
+    "@include(if: true)",
+    "release",
+    "id",
+    "project",
+    'project(id: "p-active")',
+    "table",
+    "cohort",
+    "measures",
+    "by",
+    "where",
+    "catalogue",
+    "register",
+    "me",
+    "__schema",
+    "__typename",
+    "fragment F on Release",
+    "...F",
+    "query",
+    "a:",
+    '"x"',
+    "1",
+    "null",
+    "KS4",
+    "rows",
+    "cells",
+    "value",
+    "#",
+    "\\u0000",
+]
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    parts=st.lists(st.sampled_from(FRAGMENTS), max_size=30),
+    variables=st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(["c", "m", "x"]),
+            st.recursive(
+                st.none() | st.integers() | st.text(max_size=5),
+                lambda c: st.lists(c, max_size=3),
+                max_leaves=5,
+            ),
+        ),
+    ),
+    authed=st.booleans(),
+)
+def test_fuzzed_queries_never_crash_or_leak(
+    client: Client, env: Env, parts: list[str], variables: Any, authed: bool
+) -> None:
+    r = client.post(" ".join(parts), variables, token=env.tokens["alice"] if authed else None)
+    assert r.status_code < 500, r.text
+    body = r.json()
+    for e in body.get("errors", []):
+        assert e["extensions"]["code"] in CODES
+        assert e["extensions"]["code"] != "INTERNAL", e
