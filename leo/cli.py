@@ -84,9 +84,10 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 def registrars() -> list[Registrar]:
     """Every package's subcommands, in the order `leo --help` lists them."""
+    from api.cli import register as register_api
     from synthetic.cli import register as register_synth
 
-    return [register_synth, _register_builtin]
+    return [register_synth, _register_builtin, register_api]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,26 @@
+"""Bearer-token authentication of one HTTP request: `Authorization: Bearer leo_pat_...`.
+
+No header means an anonymous caller (public fields only). A header that is present but
+unusable (wrong scheme, malformed, unknown, revoked or expired token) is an AuthError whose
+message says why without echoing the token; the endpoint answers it UNAUTHENTICATED.
+Tokens themselves (format, hashing, constant-time comparison) live in api/access.py.
+"""
+
+from __future__ import annotations
+
+from api.access import AccessDB, AuthError, Principal
+
+
+def bearer_token(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("expected 'Authorization: Bearer <token>'")
+    return token
+
+
+def authenticate(access: AccessDB, header: str | None) -> Principal | None:
+    """The analyst behind the request, None when anonymous; AuthError when refused."""
+    if header is None:
+        return None
+    return access.authenticate(bearer_token(header))
