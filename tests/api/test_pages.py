@@ -58,7 +58,7 @@ projects:
   - id: p-ended
     title: A finished project
     organisation: University of Testing
-    purpose: Finished work.
+    purpose: "Finished work. <img src=x onerror=alert(1)>"
     lawful_basis: "UK GDPR Article 6(1)(e) public task"
     approved: 2019-01-01
     expires: 2020-12-31
@@ -457,6 +457,7 @@ def test_explorer_charts_table_symbols_and_csv(tabs: Any, pages_env: Env, artifa
     assert page.input_value("#project") == "p-policy"
     assert page.inner_text("#results-h") == "Key Stage 4 cohort 2014/15"
     assert page.locator("#earnings-charts figure").count() == 1
+    shot(page, artifacts, "explorer-whole-cohort-1280.png")
     assert sorted(o for o in page.locator("#by option").all_inner_texts()) == [
         "None (all pupils)",
         "Region at Key Stage 4",
@@ -545,6 +546,10 @@ def test_explorer_charts_table_symbols_and_csv(tabs: Any, pages_env: Env, artifa
     page.evaluate("() => { window.scrollTo(0, 0); document.activeElement.blur(); }")
     page.evaluate("() => { document.querySelector('#table-wrap').scrollLeft = 0; }")
     shot(page, artifacts, "explorer-by-region-1280.png")
+    # A reload in the same tab signs in again from sessionStorage.
+    page.reload()
+    page.wait_for_selector("#status:has-text('Showing')")
+    assert page.is_visible("#who") and page.is_hidden("#token")
 
 
 @pytest.mark.browser
@@ -744,6 +749,9 @@ def test_register_and_its_csv(tabs: Any, site: LiveServer, pages_env: Env, artif
     shown = articles.first.locator("table.months tbody tr").last.inner_text().split("\t")
     assert [s.strip() for s in shown[1:]] == [str(policy["answered"]), str(policy["refused"])]
     assert "policy.user" not in page.content()
+    # Text from the API is shown as text, never parsed as HTML.
+    assert "Finished work. <img src=x onerror=alert(1)>" in articles.nth(2).inner_text()
+    assert page.locator("#register img").count() == 0
     for i, ms in enumerate(months.values()):
         text = articles.nth(i).inner_text()
         assert ("None recorded yet." in text) == (not ms)
