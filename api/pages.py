@@ -118,6 +118,7 @@ in the years after they left, from the current release. For members of approved 
     <button id="download" type="button">Download table (CSV)</button>
   </div>
   <p id="summary"></p>
+  <div id="charts" class="charts">
   <figure id="earnings" class="chart">
     <figcaption><h3>Earnings</h3>
       <p>Annualised PAYE earnings of those in sustained employment, by years after.
@@ -133,6 +134,7 @@ in the years after they left, from the current release. For members of approved 
     <div class="chart-legend" id="activity-legend"></div>
     <div class="minis" id="activity-charts"></div>
   </figure>
+  </div>
   <h3 id="table-h">Table</h3>
   <p>Every figure in the charts, and the rest of the project's measures. The download
   holds exactly these rows, columns and symbols.</p>

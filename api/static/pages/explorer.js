@@ -378,6 +378,8 @@
 
   function drawCharts(table, ctx) {
     const groups = groupsOf(table);
+    // One group: the two charts side by side, each larger; several: small multiples.
+    $("#charts").classList.toggle("single", groups.length === 1);
     const years = [...new Set(table.rows.map((r) => r.yearsAfter))].sort((a, b) => a - b);
     drawEarnings(table, ctx, groups, years);
     drawActivity(table, ctx, groups, years);
