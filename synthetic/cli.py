@@ -53,11 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from synthetic.config import load_synthetic_config
-    from synthetic.generator import generate, validate_arguments
+    from synthetic.config import load_synthetic_config, validate_arguments
 
     validate_arguments(args.persons, args.seed, args.chunk_size, args.workers)
     cfg = load_synthetic_config(args.conf)
+    from synthetic.generator import generate
+
     if args.chunk_size is not None:
         cfg = cfg.model_copy(update={"chunk_size": args.chunk_size})
     with stage(log, "synth") as s:
