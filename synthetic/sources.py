@@ -112,7 +112,7 @@ def _nullable_int(values: np.ndarray, typ: pa.DataType) -> pa.Array:
     return pa.array(values, typ, mask=np.asarray(values) < 0)
 
 
-def _events(source: str, cfg: SyntheticConfig, p: People, careers: Careers) -> Events:
+def _events(source: str, p: People, careers: Careers) -> Events:
     geo = geography()
     he_tables = higher_education_tables()
     if source == "ks4":
@@ -411,7 +411,7 @@ def build_source(
 ) -> tuple[pa.Table, np.ndarray, dict[str, np.ndarray | pa.Array]]:
     """(table, chunk-local person per row, debug columns per row)."""
     c = cfg.corruption.for_source(source)
-    ev = _events(source, cfg, p, careers)
+    ev = _events(source, p, careers)
     ev, is_dup = _duplicate(ev, c.duplicate, streams.get(f"duplicates:{source}"))
     ident, flags = _identity(source, c, ev, p, postcodes, cfg, streams.get(f"identity:{source}"))
     flags["duplicate"] = is_dup
