@@ -20,7 +20,9 @@ contract's.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import shutil
 import sys
 import tempfile
 import uuid
@@ -157,6 +159,7 @@ def ship_project(spark: SparkSession) -> None:
     if Path(leo.__file__).resolve().parent.parent != REPO:
         return
     folder = Path(tempfile.mkdtemp(prefix="leo-synth-pyfiles-"))
+    atexit.register(shutil.rmtree, folder, True)
     archive = folder / "leo_project.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         for package in PACKAGES:
