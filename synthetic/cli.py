@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from leo.errors import LeoError
+from leo.layout import DATA_ENV, DEFAULT_DATA, resolve_data_root
 from leo.logs import stage
 
 log = logging.getLogger("leo.synth")
@@ -26,9 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
     p.add_argument(
         "--out",
-        required=True,
+        default=None,
         metavar="DATA_ROOT",
-        help="data root to write raw/ and truth/ into (a local folder)",
+        help=f"data root to write raw/ and truth/ into, a local folder (default ${DATA_ENV} or "
+        f"{DEFAULT_DATA}); for hdfs:// or s3a:// use spark_jobs/synth.py",
     )
     p.add_argument(
         "--overwrite",
@@ -53,23 +56,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from synthetic.config import load_synthetic_config
-    from synthetic.generator import generate, validate_arguments
+    from synthetic.config import load_synthetic_config, validate_arguments
 
     validate_arguments(args.persons, args.seed, args.chunk_size, args.workers)
+    root = resolve_data_root(args.out)
+    if not root.is_local:
+        raise LeoError(
+            f"--out {root.root}: leo synth writes local folders; for a URI run "
+            "spark-submit spark_jobs/synth.py --out URI"
+        )
     cfg = load_synthetic_config(args.conf)
+    from synthetic.generator import generate
+
     if args.chunk_size is not None:
         cfg = cfg.model_copy(update={"chunk_size": args.chunk_size})
     with stage(log, "synth") as s:
         summary = generate(
-            args.out, args.persons, args.seed, cfg, overwrite=args.overwrite, workers=args.workers
+            root.root, args.persons, args.seed, cfg, overwrite=args.overwrite, workers=args.workers
         )
         s["persons"] = summary.persons
         s["chunks"] = summary.chunks
         for name, rows in summary.rows.items():
             s[f"{name} rows"] = rows
     print(
-        f"wrote {summary.persons:,} persons in {summary.chunks} chunk(s) to {args.out} "
+        f"wrote {summary.persons:,} persons in {summary.chunks} chunk(s) to {root.root} "
         f"in {summary.seconds:.1f} s ({summary.persons / max(summary.seconds, 1e-9):,.0f} "
         "persons/s)"
     )

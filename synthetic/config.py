@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from leo.config import StrictModel, load_conf
+from leo.errors import LeoError
 from leo.reference import REGIONS
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -276,7 +277,7 @@ class CorruptionConfig(StrictModel):
 
 
 class SyntheticConfig(StrictModel):
-    chunk_size: Annotated[int, Field(ge=1, le=200_000)]
+    chunk_size: Annotated[int, Field(ge=1, le=200_000)]  # = MAX_CHUNK
     cohorts: Cohorts
     names: NamesConfig
     population: PopulationConfig
@@ -292,3 +293,20 @@ CONF_NAME = "synthetic.yaml"
 def load_synthetic_config(conf_dir: str | Path | None = None) -> SyntheticConfig:
     """conf/synthetic.yaml (or the copy in --conf DIR / LEO_CONF), validated."""
     return load_conf(SyntheticConfig, CONF_NAME, conf_dir)
+
+
+MAX_SEED = 2**63 - 1
+MAX_PERSONS = 10**9
+MAX_CHUNK = 200_000
+
+
+def validate_arguments(persons: int, seed: int, chunk_size: int | None, workers: int) -> None:
+    """Bad command-line arguments fail before any work, naming the option."""
+    if persons < 1 or persons > MAX_PERSONS:
+        raise LeoError(f"--persons must be between 1 and {MAX_PERSONS:,}, got {persons}")
+    if seed < 0 or seed > MAX_SEED:
+        raise LeoError(f"--seed must be between 0 and 2^63-1, got {seed}")
+    if chunk_size is not None and not 1 <= chunk_size <= MAX_CHUNK:
+        raise LeoError(f"--chunk-size must be between 1 and {MAX_CHUNK:,}, got {chunk_size}")
+    if workers < 1:
+        raise LeoError(f"--workers must be at least 1, got {workers}")

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from leo.errors import LeoError
 from leo.schema import SOURCES
 from synthetic.careers import simulate_careers
-from synthetic.config import SyntheticConfig
+from synthetic.config import SyntheticConfig, validate_arguments
 from synthetic.population import simulate
 from synthetic.sources import ChunkTables, build_chunk
 from synthetic.streams import Streams
@@ -40,8 +40,6 @@ from synthetic.streams import Streams
 log = logging.getLogger("leo.synth")
 
 TABLES = (*SOURCES, "truth/records", "truth/persons")
-MAX_SEED = 2**63 - 1
-MAX_PERSONS = 10**9
 _TMP_PREFIX = ".synth.tmp-"
 
 
@@ -63,18 +61,6 @@ def generate_chunk(
     people = simulate(cfg, n, chunk_index * cfg.chunk_size, streams)
     careers = simulate_careers(cfg, people, streams.get("careers"))
     return build_chunk(cfg, people, careers, streams, chunk_index, debug=debug)
-
-
-def validate_arguments(persons: int, seed: int, chunk_size: int | None, workers: int) -> None:
-    """Bad arguments fail before any work, naming the option."""
-    if persons < 1 or persons > MAX_PERSONS:
-        raise LeoError(f"--persons must be between 1 and {MAX_PERSONS:,}, got {persons}")
-    if seed < 0 or seed > MAX_SEED:
-        raise LeoError(f"--seed must be between 0 and 2^63-1, got {seed}")
-    if chunk_size is not None and not 1 <= chunk_size <= 200_000:
-        raise LeoError(f"--chunk-size must be between 1 and 200,000, got {chunk_size}")
-    if workers < 1:
-        raise LeoError(f"--workers must be at least 1, got {workers}")
 
 
 def _write_chunk(tmp: str, cfg_json: str, seed: int, k: int, n: int) -> dict[str, int]:

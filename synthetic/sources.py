@@ -112,7 +112,7 @@ def _nullable_int(values: np.ndarray, typ: pa.DataType) -> pa.Array:
     return pa.array(values, typ, mask=np.asarray(values) < 0)
 
 
-def _events(source: str, cfg: SyntheticConfig, p: People, careers: Careers) -> Events:
+def _events(source: str, p: People, careers: Careers) -> Events:
     geo = geography()
     he_tables = higher_education_tables()
     if source == "ks4":
@@ -227,7 +227,9 @@ def _identity(
     postcodes: pa.Array,
     cfg: SyntheticConfig,
     rng: np.random.Generator,
-) -> tuple[dict[str, pa.Array], dict[str, np.ndarray]]:
+) -> tuple[dict[str, pa.Array], dict[str, np.ndarray | pa.Array]]:
+    """Identity columns per row, and per row: each corruption flag, eligibility for it, and
+    the true (uncorrupted) values, for the tests."""
     names = name_tables(cfg.names)
     n_units = int(ev.unit.max()) + 1 if len(ev.unit) else 0
     up = np.zeros(n_units, dtype=np.int64)
@@ -307,6 +309,17 @@ def _identity(
     unit = pa.array(ev.unit)
     f_unit = pa.array(fore, pa.string()).take(unit)
     married_row = pa.array(ev.date >= p.marriage_date[ev.person])
+    person = pa.array(ev.person)
+    true_married = pa.array(np.where(married != None, married, p.surname[up]), pa.string())  # noqa: E711
+    truth = {
+        "true_forename": pa.array(p.extras["forename_text"], pa.string()).take(person),
+        "true_middle_names": pa.array(p.middle_names, pa.string()).take(person),
+        "true_surname": pc.if_else(
+            married_row, true_married.take(unit), pa.array(p.surname, pa.string()).take(person)
+        ),
+        "true_sex": pa.array(np.where(p.female, "F", "M"), pa.string()).take(person),
+        "true_date_of_birth": cor.date_text(cor.date_digits(*cal.split(p.dob))).take(person),
+    }
     s_row = pc.if_else(
         married_row, pa.array(post, pa.string()).take(unit), pa.array(pre, pa.string()).take(unit)
     )
@@ -326,6 +339,7 @@ def _identity(
     stale = (slot > 0) & (u[:, 0] < c.postcode.stale)
     pc_missing = u[:, 1] < c.postcode.missing
     codes = postcodes.take(pa.array(ev.person * 4 + slot - stale))
+    truth["true_postcode"] = postcodes.take(pa.array(ev.person * 4 + slot))
     cols["postcode"] = pc.if_else(pa.array(pc_missing), pa.scalar(None, pa.string()), codes)
     row_flags = {
         "stale_eligible": slot > 0,
@@ -343,6 +357,9 @@ def _identity(
         nino[n_typo] = cor.nino_typos(nino[n_typo], rng.random((int(n_typo.sum()), 3)))
         nino[n_missing] = None
         issued = pa.array(ev.date >= p.nino_date[ev.person])
+        truth["true_nino"] = pc.if_else(
+            issued, pa.array(p.nino, pa.string()).take(person), pa.scalar(None, pa.string())
+        )
         cols["nino"] = pc.if_else(
             issued, pa.array(nino, pa.string()).take(unit), pa.scalar(None, pa.string())
         )
@@ -353,8 +370,9 @@ def _identity(
         for k in ("forename", "middle_names", "surname"):
             cols[k] = pc.utf8_upper(cols[k])
 
-    per_row = {k: v[ev.unit] for k, v in flags.items()}
+    per_row: dict[str, np.ndarray | pa.Array] = {k: v[ev.unit] for k, v in flags.items()}
     per_row.update(row_flags)
+    per_row.update(truth)
     return cols, per_row
 
 
@@ -390,10 +408,10 @@ def build_source(
     postcodes: pa.Array,
     streams: Streams,
     chunk_index: int,
-) -> tuple[pa.Table, np.ndarray, dict[str, np.ndarray]]:
+) -> tuple[pa.Table, np.ndarray, dict[str, np.ndarray | pa.Array]]:
     """(table, chunk-local person per row, debug columns per row)."""
     c = cfg.corruption.for_source(source)
-    ev = _events(source, cfg, p, careers)
+    ev = _events(source, p, careers)
     ev, is_dup = _duplicate(ev, c.duplicate, streams.get(f"duplicates:{source}"))
     ident, flags = _identity(source, c, ev, p, postcodes, cfg, streams.get(f"identity:{source}"))
     flags["duplicate"] = is_dup
@@ -410,8 +428,8 @@ def build_source(
             col = ident[f.name] if f.name in ident else ev.content[f.name]
             columns.append(col.take(take).cast(f.type))
     table = pa.Table.from_arrays(columns, schema=schema)
-    debug = {k: v[order] for k, v in flags.items()}
-    debug["unit"] = ev.unit[order]
+    debug = {k: (v.take(take) if isinstance(v, pa.Array) else v[order]) for k, v in flags.items()}
+    debug["unit"] = (chunk_index << 32) + ev.unit[order]  # unique across chunks
     return table, ev.person[order], debug
 
 
@@ -444,7 +462,9 @@ def build_chunk(
         )
         if debug:
             cols = {"person_id": p.person_id[person], **flags}
-            out.debug[source] = pa.table({k: pa.array(v) for k, v in cols.items()})
+            out.debug[source] = pa.table(
+                {k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in cols.items()}
+            )
     out.tables["truth/records"] = pa.concat_tables(truth_parts).cast(TRUTH["records"].arrow_schema)
     ks4 = p.kind == KS4
     region = np.array(REGION_CODES, dtype=object)[geo.la_region[p.la]]

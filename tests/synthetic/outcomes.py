@@ -31,12 +31,11 @@ def person_years(emp: pd.DataFrame) -> pd.DataFrame:
     start = pd.to_datetime(emp.start_date).to_numpy().astype("datetime64[D]")
     end = pd.to_datetime(emp.end_date).to_numpy().astype("datetime64[D]")
     end = np.where(np.isnat(end), np.datetime64("2999-01-01"), end)
-    mask = np.zeros(len(emp), dtype=np.int64)
+    months = {}
     for bit, (dy, month) in enumerate(OCT_TO_MAR):
         first = ((ty + dy - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
-        last = (((ty + dy - 1970) * 12 + month).astype("datetime64[M]")).astype("datetime64[D]") - 1
-        covered = (start <= last) & (end >= first)
-        mask |= covered.astype(np.int64) << bit
+        last = ((ty + dy - 1970) * 12 + month).astype("datetime64[M]").astype("datetime64[D]") - 1
+        months[f"m{bit}"] = (start <= last) & (end >= first)
     ty_start = ((ty - 1970) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") + 5
     ty_end = ((ty + 1 - 1970) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") + 4
     days = (np.minimum(end, ty_end) - np.maximum(start, ty_start)).astype(np.int64) + 1
@@ -44,17 +43,15 @@ def person_years(emp: pd.DataFrame) -> pd.DataFrame:
         {
             "person_id": emp.person_id.to_numpy(),
             "tax_year": ty,
-            "mask": mask,
             "pay": emp.pay.to_numpy(),
             "days": np.clip(days, 0, None),
+            **months,
         }
     )
     g = df.groupby(["person_id", "tax_year"]).agg(
-        mask=("mask", lambda m: np.bitwise_or.reduce(m.to_numpy())),
-        pay=("pay", "sum"),
-        days=("days", "sum"),
+        {"pay": "sum", "days": "sum", **dict.fromkeys(months, "max")}
     )
-    g["sustained"] = [bin(int(m)).count("1") >= 5 for m in g["mask"]]
+    g["sustained"] = g[list(months)].sum(axis=1) >= 5
     g["days"] = g["days"].clip(upper=365)
     g["annualised"] = g["pay"] / g["days"].clip(lower=1) * 365
     return g.reset_index()
@@ -69,12 +66,14 @@ def graduates(he: pd.DataFrame) -> pd.DataFrame:
 
 def studying(he: pd.DataFrame, ks5: pd.DataFrame) -> set[tuple[int, int]]:
     """(person_id, academic year) pairs with an education record covering that year."""
-    pairs: set[tuple[int, int]] = set()
-    last = he.graduation_year.fillna(he.start_year + 1).astype(int)
-    for pid, a, b in zip(he.person_id, he.start_year.astype(int), last, strict=True):
-        for y in range(a, b + 1):
-            pairs.add((int(pid), y))
-    for pid, y in zip(ks5.person_id, ks5.academic_year.astype(int), strict=True):
-        pairs.add((int(pid), y - 1))
-        pairs.add((int(pid), y))
-    return pairs
+    last = he.graduation_year.fillna(he.start_year + 1).astype(int).to_numpy()
+    first = he.start_year.astype(int).to_numpy()
+    span = np.maximum(last - first + 1, 1)
+    person = np.repeat(he.person_id.to_numpy(), span)
+    year = np.repeat(first, span) + (
+        np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+    )
+    ks5_year = ks5.academic_year.astype(int).to_numpy()
+    person = np.concatenate([person, ks5.person_id.to_numpy(), ks5.person_id.to_numpy()])
+    year = np.concatenate([year, ks5_year - 1, ks5_year])
+    return set(zip(person.tolist(), year.tolist(), strict=True))
