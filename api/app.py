@@ -1,5 +1,6 @@
-"""The Starlette app: POST /graphql (the API), GET /graphql (GraphiQL), /static (its assets),
-GET /healthz (the release being served).
+"""The Starlette app: POST /graphql (the API), GET /graphql (GraphiQL), the web pages (`/`,
+`/catalogue`, `/register`: ordinary clients of the API, see api/pages.py), /static (their
+assets), GET /healthz (the release being served).
 
 `create_app(data_root)` loads the catalogue, projects and settings, opens the access database
 read-only and loads the release CURRENT names, so a bad config or a missing release fails
@@ -28,6 +29,7 @@ from api.access import AccessDB
 from api.audit import AuditWriter, monthly_counts, open_readonly
 from api.endpoint import GraphQLEndpoint
 from api.graphiql import STATIC_DIR, graphiql
+from api.pages import routes as page_routes
 from api.projects import load_projects
 from api.schema import schema
 from api.settings import ApiSettings, load_settings
@@ -120,6 +122,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/favicon.ico", no_content, methods=["GET"]),
+            *(Route(path, page, methods=["GET"]) for path, page in page_routes()),
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,

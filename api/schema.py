@@ -174,8 +174,21 @@ class Measure(graphene.ObjectType):
     kind = graphene.String(required=True, description="count, share, rate, quantile or mean")
     unit = graphene.String(required=True, description="people, percent or GBP")
     definition = graphene.String(required=True)
+    quantile = graphene.Float(
+        description="Quantile measures: the level, e.g. 0.25 for a lower quartile."
+    )
+    activities = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Share measures: the activity categories counted (one category means the "
+        "share does not overlap the other one-category shares).",
+    )
     package = graphene.String(required=True, description="Data package id.")
     tier = graphene.Field(Tier, required=True)
+
+    @staticmethod
+    def resolve_activities(root: cat.Measure, info: GraphQLResolveInfo) -> list[str]:
+        return list(root.activity)
 
     @staticmethod
     def resolve_package(root: cat.Measure, info: GraphQLResolveInfo) -> str:

@@ -357,6 +357,14 @@ CELL_STATUSES = ("published", "suppressed", "low_reliability", "not_applicable",
 # GSS symbols: c confidential, low (rounds to zero), u low reliability, z not applicable,
 # x unavailable. A published cell has no flag.
 CELL_FLAGS = ("c", "low", "u", "z", "x")
+# What each symbol tells a reader of a table (the web pages' legend and tooltips).
+CELL_FLAG_MEANINGS = {
+    "c": "Confidential: withheld to protect the people in the cell",
+    "low": "Low: rounds to zero, but is not zero",
+    "u": "Low reliability: based on few people, use with caution",
+    "z": "Not applicable",
+    "x": "Not available",
+}
 
 
 def release_cells_table(dimensions: list[str]) -> Table:

@@ -75,6 +75,21 @@ def test_catalogue_describes_sources_without_releasing_them(client: Client) -> N
     assert "subject_cah2" not in outcomes  # a graduate-only dimension
 
 
+def test_measures_carry_quantile_levels_and_activity_categories(client: Client) -> None:
+    """What a chart needs to pick quartiles and a non-overlapping stack of activity shares."""
+    body = client.gql("{ catalogue { measures { id kind quantile activities } } }")
+    measures = {m["id"]: m for m in body["data"]["catalogue"]["measures"]}
+    assert measures["earnings_lower_quartile"]["quantile"] == 0.25
+    assert measures["earnings_upper_quartile"]["quantile"] == 0.75
+    assert measures["earnings_mean"]["quantile"] is None
+    assert measures["share_study_only"]["activities"] == ["study_only"]
+    assert measures["share_employment_with_or_without_study"]["activities"] == [
+        "employment_only",
+        "employment_and_study",
+    ]
+    assert measures["cohort_count"]["activities"] == []
+
+
 # -- members and scope --------------------------------------------------------------------
 
 
