@@ -84,7 +84,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 def registrars() -> list[Registrar]:
     """Every package's subcommands, in the order `leo --help` lists them."""
-    return [_register_builtin]
+    from linkage.cli import register as register_linkage
+
+    return [_register_builtin, register_linkage]
 
 
 def build_parser() -> argparse.ArgumentParser:
