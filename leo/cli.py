@@ -85,8 +85,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def registrars() -> list[Registrar]:
     """Every package's subcommands, in the order `leo --help` lists them."""
     from linkage.cli import register as register_linkage
+    from synthetic.cli import register as register_synth
 
-    return [_register_builtin, register_linkage]
+    return [register_synth, register_linkage, _register_builtin]
 
 
 def build_parser() -> argparse.ArgumentParser:
