@@ -6,11 +6,13 @@ a record takes the smallest label among itself and its neighbours, then the labe
 label), so rounds grow with the log of the component diameter, not the population.
 
 The guard: a source that holds at most one record per person (settings
-`one_record_per_person`) must never have two records in one cluster. Components that break
-this rule (chains through a few borderline pairs) are re-clustered on the driver by
-constrained greedy merging: pairs are taken strongest first, and two groups merge only if
-together they still hold at most one record of each guarded source. Such components are few
-and small, so only their pairs leave Spark.
+`one_record_per_person`) must not have two records in one cluster merely because a chain of
+pairs joins them. Components that hold two records of such a source are re-clustered on the
+driver by constrained greedy merging: pairs are taken strongest first, and two groups merge
+only if, for every guarded source, the records of that source in the two groups are linked
+to each other directly (a duplicate within the source, itself a scored pair above the
+threshold), never only through third records. Such components are few and small, so only
+their pairs leave Spark.
 
 A cluster is named by its smallest record `__id` (a hash of source and unique id), so the
 same records always form the same cluster name.
@@ -54,23 +56,35 @@ def guarded_clusters(
     guarded: set[str],
 ) -> tuple[dict[int, int], int]:
     """Greedy constrained clustering: id -> smallest id of its cluster, and the number of
-    pairs refused because they would put two records of a guarded source together."""
+    pairs refused because they would join two records of a guarded source that are not
+    linked to each other directly."""
     uf = UnionFind(int(i) for i in ids)
-    held: dict[int, set[str]] = {
-        int(i): ({s} if s in guarded else set()) for i, s in zip(ids, sources, strict=True)
+    held: dict[int, dict[str, set[int]]] = {
+        int(i): ({s: {int(i)}} if s in guarded else {}) for i, s in zip(ids, sources, strict=True)
     }
+    direct = {(int(a), int(b)) for a, b in zip(edges_l, edges_r, strict=True)}
+
+    def linked(a: int, b: int) -> bool:
+        return (a, b) in direct or (b, a) in direct
+
     refused = 0
     order = np.lexsort((edges_r, edges_l, -probability))  # strongest first, ties by id
     for k in order:
         a, b = uf.find(int(edges_l[k])), uf.find(int(edges_r[k]))
         if a == b:
             continue
-        if held[a] & held[b]:
+        clash = False
+        for src in held[a].keys() & held[b].keys():
+            if not all(linked(x, y) for x in held[a][src] for y in held[b][src]):
+                clash = True
+                break
+        if clash:
             refused += 1
             continue
         root, child = (a, b) if a < b else (b, a)
         uf.parent[child] = root
-        held[root] |= held.pop(child)
+        for src, members in held.pop(child).items():
+            held[root].setdefault(src, set()).update(members)
     return {int(i): uf.find(int(i)) for i in ids}, refused
 
 

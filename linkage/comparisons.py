@@ -12,7 +12,8 @@ forename can be compared with a surname (name order).
 the most similar level, the last is "different", -1 means a value is missing on either side.
 
 The same functions serve both backends: inside Spark `mapInPandas` (`compare_batch`) and as
-`recordlinkage` compare features on a single node (`LevelsFeature`, `TermFrequencyFeature`).
+`recordlinkage` compare features on a single node (linkage/compare_features.py, kept apart
+because importing recordlinkage takes seconds, which every Spark Python worker would pay).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
-from recordlinkage.base import BaseCompareFeature
 
 from linkage.settings import Comparison, Settings
 from linkage.standardise import SEP
@@ -48,7 +48,8 @@ def level_names(comp: Comparison) -> list[str]:
     """The levels of a comparison, most similar first; the last is always 'different'."""
     t = thresholds(comp)
     if comp.kind == "name":
-        head = ["exact"] + (["swapped"] if comp.swap_with else []) + ["nickname", "token"]
+        swapped = ["swapped"] if comp.swap_with else []
+        head = ["exact", *swapped, "nickname", "token", "initial"]
         return head + [f"jaro_winkler>={x:g}" for x in t] + ["different"]
     if comp.kind == "string":
         return ["exact"] + [f"jaro_winkler>={x:g}" for x in t] + ["different"]
@@ -152,8 +153,8 @@ class Encoded:
     def __init__(
         self, left: pd.Series | np.ndarray, right: pd.Series | np.ndarray, values: np.ndarray
     ) -> None:
-        self.l = _codes(left)
-        self.r = _codes(right)
+        self.l = codes_of(left)
+        self.r = codes_of(right)
         self.values = values
         self.missing = (self.l < 0) | (self.r < 0)
 
@@ -197,14 +198,14 @@ class Encoded:
         return self.pairwise(todo, run, np.nan, float)
 
 
-def _codes(s: pd.Series | np.ndarray) -> np.ndarray:
+def codes_of(s: pd.Series | np.ndarray) -> np.ndarray:
     a = np.asarray(s)
     if a.dtype.kind == "f":  # nulls through Arrow
-        return np.nan_to_num(a, nan=-1).astype(np.int32)
+        return np.nan_tonumbers_of(a, nan=-1).astype(np.int32)
     return a.astype(np.int32, copy=False)
 
 
-def _num(s: pd.Series | np.ndarray) -> np.ndarray:
+def numbers_of(s: pd.Series | np.ndarray) -> np.ndarray:
     if isinstance(s, np.ndarray) and s.dtype.kind == "f":
         return s
     if isinstance(s, pd.Series) and s.dtype.kind == "f":
@@ -232,6 +233,11 @@ def _token_overlap(a: list[str], b: list[str]) -> list[bool]:
     return out
 
 
+def _same_initial(a: list[str], b: list[str]) -> list[bool]:
+    """An initial against a name: 'r' ~ 'robert' (middle names are often initials only)."""
+    return [x[:1] == y[:1] for x, y in zip(a, b, strict=True)]
+
+
 def _select(conditions: list[np.ndarray], missing: np.ndarray) -> np.ndarray:
     """Level = index of the first true condition; the last level when none; -1 if missing."""
     levels = np.select(conditions, np.arange(len(conditions)), default=len(conditions))
@@ -245,7 +251,7 @@ def gamma(comp: Comparison, left: Frame, right: Frame, dicts: Dictionaries) -> n
     c = comp.column
     t = thresholds(comp)
     if comp.kind == "numeric":
-        a, b = _num(left[f"{c}__num"]), _num(right[f"{c}__num"])
+        a, b = numbers_of(left[f"{c}__num"]), numbers_of(right[f"{c}__num"])
         missing = np.isnan(a) | np.isnan(b)
         diff = np.abs(a - b)
         return _select([diff == 0, *[diff <= x for x in t]], missing)
@@ -277,8 +283,11 @@ def gamma(comp: Comparison, left: Frame, right: Frame, dicts: Dictionaries) -> n
         sp_l, sp_r = col.flag(lambda v: " " in v)
         token = col.pairwise(undecided & (sp_l | sp_r), _token_overlap, False, bool)
         undecided &= ~token
+        one_l, one_r = col.flag(lambda v: len(v) == 1)
+        initial = col.pairwise(undecided & (one_l | one_r), _same_initial, False, bool)
+        undecided &= ~initial
         jw = col.score(undecided, JaroWinkler.normalized_similarity, min(t))
-        return _select([*conds, nick, token, *[jw >= x for x in t]], missing)
+        return _select([*conds, nick, token, initial, *[jw >= x for x in t]], missing)
 
     if comp.kind == "string":
         jw = col.score(undecided, JaroWinkler.normalized_similarity, min(t))
@@ -295,12 +304,12 @@ def gamma(comp: Comparison, left: Frame, right: Frame, dicts: Dictionaries) -> n
         return _select([exact, dl <= 1, sector, district], missing)
 
     if comp.kind == "date":
-        ya, yb = _num(left[f"{c}__y"]), _num(right[f"{c}__y"])
-        ma, mb = _num(left[f"{c}__m"]), _num(right[f"{c}__m"])
-        da, db = _num(left[f"{c}__d"]), _num(right[f"{c}__d"])
+        ya, yb = numbers_of(left[f"{c}__y"]), numbers_of(right[f"{c}__y"])
+        ma, mb = numbers_of(left[f"{c}__m"]), numbers_of(right[f"{c}__m"])
+        da, db = numbers_of(left[f"{c}__d"]), numbers_of(right[f"{c}__d"])
         swapped = undecided & (ya == yb) & (ma == db) & (da == mb)
         dl = col.score(undecided & ~swapped, DamerauLevenshtein.distance, 1)
-        diff = np.abs(_num(left[f"{c}__days"]) - _num(right[f"{c}__days"]))
+        diff = np.abs(numbers_of(left[f"{c}__days"]) - numbers_of(right[f"{c}__days"]))
         return _select([exact, swapped, dl <= 1, *[diff <= x for x in t]], missing)
 
     raise AssertionError(comp.kind)
@@ -317,7 +326,7 @@ def tf_output_column(comp: Comparison) -> str:
 def term_frequency(comp: Comparison, levels: np.ndarray, left: Frame, right: Frame) -> np.ndarray:
     """Frequency of the agreed value where the comparison agrees exactly (level 0), else NaN.
     Equal values have equal frequencies; the larger side is taken as Splink does."""
-    tf = np.fmax(_num(left[tf_column(comp)]), _num(right[tf_column(comp)]))
+    tf = np.fmax(numbers_of(left[tf_column(comp)]), numbers_of(right[tf_column(comp)]))
     return np.where(levels == 0, tf, np.nan)
 
 
@@ -364,44 +373,3 @@ def compare_indexed(
     left = {c: records[c].to_numpy()[i] for c in cols}
     right = {c: records[c].to_numpy()[j] for c in cols}
     return compare_frame(left, right, settings, dicts)
-
-
-class LevelsFeature(BaseCompareFeature):
-    """A comparison as a `recordlinkage.Compare` feature: one column of levels."""
-
-    name = "levels"
-    description = "Fellegi-Sunter comparison levels"
-
-    def __init__(self, comp: Comparison, dicts: Dictionaries) -> None:
-        self.comp = comp
-        self.dicts = dicts
-        self.cols = coded_columns(comp) + [
-            c for c in numeric_columns(comp) if not c.endswith("__tf")
-        ]
-        super().__init__(self.cols, self.cols, label=gamma_column(comp))
-
-    def _compute_vectorized(self, *series: pd.Series) -> np.ndarray:
-        n = len(self.cols)
-        left = {c: s.to_numpy() for c, s in zip(self.cols, series[:n], strict=True)}
-        right = {c: s.to_numpy() for c, s in zip(self.cols, series[n:], strict=True)}
-        return gamma(self.comp, left, right, self.dicts)
-
-
-class TermFrequencyFeature(BaseCompareFeature):
-    """The frequency of the agreed value where a comparison agrees exactly, else NaN."""
-
-    name = "term_frequency"
-    description = "term frequency of an exactly agreeing value"
-
-    def __init__(self, comp: Comparison) -> None:
-        self.comp = comp
-        cols = [comp.column, tf_column(comp)]
-        super().__init__(cols, cols, label=tf_output_column(comp))
-
-    def _compute_vectorized(
-        self, a: pd.Series, tf_a: pd.Series, b: pd.Series, tf_b: pd.Series
-    ) -> np.ndarray:
-        ca, cb = _codes(a), _codes(b)
-        agree = (ca >= 0) & (ca == cb)
-        tf = np.fmax(_num(tf_a), _num(tf_b))
-        return np.where(agree, tf, np.nan)

@@ -42,12 +42,17 @@ class InputReport:
     quarantined: dict[str, int] = field(default_factory=dict)
 
 
-def required(settings: Settings) -> list[str]:
-    return [settings.unique_id_column, *settings.input_columns()]
+def required(
+    settings: Settings, uid: str | None = None, columns: list[str] | None = None
+) -> list[str]:
+    return [
+        uid or settings.unique_id_column,
+        *(settings.input_columns() if columns is None else columns),
+    ]
 
 
-def missing_columns(table: str, have: list[str], settings: Settings) -> None:
-    missing = [c for c in required(settings) if c not in have]
+def missing_columns(table: str, have: list[str], need: list[str]) -> None:
+    missing = [c for c in need if c not in have]
     if missing:
         raise InputError(
             f"input {table}: missing column(s) {', '.join(missing)} required by the settings "
@@ -55,17 +60,15 @@ def missing_columns(table: str, have: list[str], settings: Settings) -> None:
         )
 
 
-def _fail_on_counts(
-    table: str, rows: int, nulls: dict[str, int], dup_ids: int, settings: Settings
-) -> None:
+def _fail_on_counts(table: str, rows: int, nulls: dict[str, int], dup_ids: int, uid: str) -> None:
     if rows == 0:
         raise InputError(f"input {table}: no rows")
-    for col in settings.input_columns():
+    for col in nulls:
         if nulls[col] == rows:
             raise InputError(f"input {table}: column '{col}' is empty in all {rows:,} rows")
     if dup_ids:
         raise InputError(
-            f"input {table}: column '{settings.unique_id_column}' has {dup_ids:,} value(s) held "
+            f"input {table}: column '{uid}' has {dup_ids:,} value(s) held "
             "by more than one row; unique ids must be unique"
         )
 
@@ -76,26 +79,33 @@ def _blank(col: Column) -> Column:
     return col.isNull() | (F.trim(col.cast("string")) == "")
 
 
-def check_spark(table: str, df: DataFrame, settings: Settings) -> tuple[DataFrame, InputReport]:
+def check_spark(
+    table: str,
+    df: DataFrame,
+    settings: Settings,
+    uid: str | None = None,
+    columns: list[str] | None = None,
+) -> tuple[DataFrame, InputReport]:
     """Validate one input and cast its compared columns to text. Returns the records with a
-    `__reason` column (null, or why the record is quarantined) and the counts."""
+    `__reason` column (null, or why the record is quarantined) and the counts. `uid` and
+    `columns` default to the settings' unique id column and input columns."""
     from pyspark.sql import functions as F
 
-    missing_columns(table, df.columns, settings)
+    need = required(settings, uid, columns)
+    missing_columns(table, df.columns, need)
     types = dict(df.dtypes)
-    for col in required(settings):
+    for col in need:
         t = types[col]
         if not t.startswith(TEXT_LIKE):
             raise InputError(f"input {table}: column '{col}' has type {t}; expected text")
     date_formats = {c.column: c.date_format for c in settings.comparisons if c.kind == "date"}
-    for col in required(settings):
+    for col in need:
         if types[col] == "date" and col in date_formats:
             java = date_formats[col].replace("%Y", "yyyy").replace("%m", "MM").replace("%d", "dd")
             df = df.withColumn(col, F.date_format(F.col(col), java))
         elif types[col] != "string":
             df = df.withColumn(col, F.col(col).cast("string"))
-    uid = settings.unique_id_column
-    idents = settings.input_columns()
+    uid, idents = need[0], need[1:]
     all_blank = F.lit(True)
     for c in idents:
         all_blank = all_blank & _blank(F.col(c))
@@ -113,7 +123,7 @@ def check_spark(table: str, df: DataFrame, settings: Settings) -> tuple[DataFram
         if rows
         else 0
     )
-    _fail_on_counts(table, rows, nulls, dups, settings)
+    _fail_on_counts(table, rows, nulls, dups, uid)
     report = InputReport(table, rows)
     for name, key in ((NO_ID, "no_id"), (NO_IDENTIFIERS, "no_idents")):
         if row[key]:
@@ -124,7 +134,7 @@ def check_spark(table: str, df: DataFrame, settings: Settings) -> tuple[DataFram
 def check_pandas(
     table: str, df: pd.DataFrame, settings: Settings
 ) -> tuple[pd.DataFrame, InputReport]:
-    missing_columns(table, list(df.columns), settings)
+    missing_columns(table, list(df.columns), required(settings))
     df = df.copy()
     for col in required(settings):
         s = df[col]
@@ -143,7 +153,7 @@ def check_pandas(
     df["__reason"] = reason
     ids = df.loc[reason.isna(), settings.unique_id_column]
     dups = int((ids.value_counts() > 1).sum())
-    _fail_on_counts(table, rows, nulls, dups, settings)
+    _fail_on_counts(table, rows, nulls, dups, settings.unique_id_column)
     report = InputReport(table, rows)
     for name in (NO_ID, NO_IDENTIFIERS):
         n = int((reason == name).sum())

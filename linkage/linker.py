@@ -271,6 +271,8 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
 def link_local(records: pd.DataFrame, settings: Settings) -> LinkResult:
     import recordlinkage
 
+    from linkage import compare_features
+
     logging.getLogger("recordlinkage").setLevel(logging.WARNING)  # it logs each batch twice
 
     with stage(log, "standardise") as s:
@@ -298,9 +300,9 @@ def link_local(records: pd.DataFrame, settings: Settings) -> LinkResult:
         index = pd.MultiIndex.from_arrays([pairs[f"{ID}_l"], pairs[f"{ID}_r"]])
         features = []
         for comp in settings.comparisons:
-            features.append(comparisons.LevelsFeature(comp, dicts))
+            features.append(compare_features.LevelsFeature(comp, dicts))
             if comp.tf:
-                features.append(comparisons.TermFrequencyFeature(comp))
+                features.append(compare_features.TermFrequencyFeature(comp))
         cmp = recordlinkage.Compare(features=features, n_jobs=1)
         levels = (
             cmp.compute(index, indexed)

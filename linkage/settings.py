@@ -78,7 +78,8 @@ class Comparison(StrictModel):
     """One comparison: a column and a kind. Kinds and their levels (most similar first):
 
     name        exact, swapped (with `swap_with`), nickname, token (double-barrelled, middle
-                name), Jaro-Winkler >= each of `thresholds` (default 0.92, 0.8), different
+                name), initial (one side is an initial), Jaro-Winkler >= each of
+                `thresholds` (default 0.92, 0.8), different
     string      exact, Jaro-Winkler >= each of `thresholds` (default 0.9, 0.7), different
     date        exact, day/month swapped, one character edit, within `thresholds` days
                 (default 365), different; `format` is a strptime format (default %Y-%m-%d)
