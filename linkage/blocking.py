@@ -188,53 +188,51 @@ def block_pairs_spark(
     link_only = settings.link_type == "link_only"
     eff = records
     salted: dict[int, DataFrame] = {}
+    # one job sizes the blocks of every rule
+    stacked = None
     for i in range(n_rules):
         k = key_column(i)
-        sizes = eff.where(F.col(k).isNotNull()).groupBy(k).agg(F.count("*").alias("n"))
-        summary = sizes.agg(
+        part = records.where(F.col(k).isNotNull()).select(
+            F.lit(i).alias("rule"), F.col(k).alias("key")
+        )
+        stacked = part if stacked is None else stacked.unionByName(part)
+    assert stacked is not None
+    sizes_all = stacked.groupBy("rule", "key").agg(F.count("*").alias("n")).cache()
+    big, mid = settings.max_block_size, settings.salt_block_size
+    n = F.col("n")
+    summary = {
+        r["rule"]: r
+        for r in sizes_all.groupBy("rule")
+        .agg(
             F.count("*").alias("keys"),
             F.max("n").alias("largest"),
-            F.sum(F.when(F.col("n") > settings.max_block_size, 1).otherwise(0)).alias("capped"),
-            F.sum(F.when(F.col("n") > settings.max_block_size, F.col("n")).otherwise(0)).alias(
-                "capped_records"
-            ),
-            F.sum(
-                F.when(
-                    F.col("n") > settings.max_block_size, F.col("n") * (F.col("n") - 1) / 2
-                ).otherwise(0)
-            ).alias("avoided"),
-            F.sum(
-                F.when(
-                    (F.col("n") > settings.salt_block_size)
-                    & (F.col("n") <= settings.max_block_size),
-                    1,
-                ).otherwise(0)
-            ).alias("salted"),
-        ).collect()[0]
-        st = RuleStats(
-            settings.rule_text(i),
-            keys=int(summary["keys"] or 0),
-            largest_block=int(summary["largest"] or 0),
+            F.sum(F.when(n > big, 1).otherwise(0)).alias("capped"),
+            F.sum(F.when(n > big, n).otherwise(0)).alias("capped_records"),
+            F.sum(F.when(n > big, n * (n - 1) / 2).otherwise(0)).alias("avoided"),
+            F.sum(F.when((n > mid) & (n <= big), 1).otherwise(0)).alias("salted"),
         )
-        st.capped_keys = int(summary["capped"] or 0)
-        st.capped_records = int(summary["capped_records"] or 0)
-        st.capped_pairs_avoided = int(summary["avoided"] or 0)
-        st.salted_keys = int(summary["salted"] or 0)
+        .collect()
+    }
+    for i in range(n_rules):
+        k = key_column(i)
+        row = summary.get(i)
+        st = RuleStats(settings.rule_text(i))
+        if row is not None:
+            st.keys, st.largest_block = int(row["keys"]), int(row["largest"])
+            st.capped_keys, st.capped_records = int(row["capped"]), int(row["capped_records"])
+            st.capped_pairs_avoided, st.salted_keys = int(row["avoided"]), int(row["salted"])
         stats.rules.append(st)
+        sizes = sizes_all.where(F.col("rule") == i).select(F.col("key").alias(k), "n")
         if st.capped_keys:
-            capped = sizes.where(F.col("n") > settings.max_block_size).select(
-                k, F.lit(True).alias("__capped")
-            )
+            capped = sizes.where(n > big).select(k, F.lit(True).alias("__capped"))
             eff = (
                 eff.join(F.broadcast(capped), on=k, how="left")
                 .withColumn(k, F.when(F.col("__capped"), None).otherwise(F.col(k)))
                 .drop("__capped")
             )
         if st.salted_keys:
-            salted[i] = sizes.where(
-                (F.col("n") > settings.salt_block_size) & (F.col("n") <= settings.max_block_size)
-            ).select(
-                k, F.ceil(F.col("n") / settings.salt_block_size).cast("int").alias("__buckets")
+            salted[i] = sizes.where((n > mid) & (n <= big)).select(
+                k, F.ceil(n / mid).cast("int").alias("__buckets")
             )
     if stats.capped_keys:
         eff = eff.cache()

@@ -25,7 +25,7 @@ from linkage import blocking, clustering, comparisons, estimate_u, expectation_m
 from linkage.model import Model, empty_model
 from linkage.settings import Settings
 from linkage.standardise import bad_flag, flagged_kinds, standardise_frame, standardised_columns
-from linkage.term_frequency import add_tf_local, add_tf_spark
+from linkage.term_frequency import add_tf_local
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -100,35 +100,42 @@ def _bad_counts(std: pd.DataFrame | dict[str, int], settings: Settings) -> dict[
 def encode_spark(
     spark: SparkSession, std: DataFrame, settings: Settings
 ) -> tuple[DataFrame, comparisons.Dictionaries]:
-    """Global dictionaries of the coded columns (distinct values collected to the driver,
-    sorted), and the records with those columns replaced by int codes (-1 missing) through
-    broadcast joins (no shuffle of the records)."""
+    """One aggregation counts every value of every coded column; on the driver these become
+    the dictionaries (sorted distinct values per dictionary) and the term frequencies; the
+    records then get codes (-1 missing) and `<column>__tf` through broadcast joins, without
+    shuffling the records."""
     from pyspark.sql import functions as F
 
-    groups: dict[str, list[str]] = {}
-    for col in comparisons.coded_side_columns(settings):
-        groups.setdefault(comparisons.dictionary_of(col, settings), []).append(col)
+    coded = comparisons.coded_side_columns(settings)
+    tf_cols = {c.column for c in settings.comparisons if c.tf}
+    counted = None
+    for c in coded:
+        v = std.select(F.lit(c).alias("col"), F.col(c).alias("v")).where(F.col("v").isNotNull())
+        counted = v if counted is None else counted.unionByName(v)
+    assert counted is not None
+    counts = counted.groupBy("col", "v").agg(F.count("*").alias("n")).toPandas()
     dicts = comparisons.Dictionaries()
-    for name, cols in groups.items():
-        values = None
-        for c in cols:
-            v = std.select(F.col(c).alias("v")).where(F.col("v").isNotNull())
-            values = v if values is None else values.unionByName(v)
-        assert values is not None
-        distinct = np.array(sorted(values.distinct().toPandas()["v"]), dtype=object)
-        dicts.values[name] = distinct
-        mapping = spark.createDataFrame(
-            pd.DataFrame({"v": distinct, "code": np.arange(len(distinct), dtype=np.int32)}),
-            "v string, code int",
+    for c in coded:
+        dicts.columns[c] = comparisons.dictionary_of(c, settings)
+    for name in set(dicts.columns.values()):
+        cols = [c for c in coded if dicts.columns[c] == name]
+        values = np.array(sorted(counts.loc[counts["col"].isin(cols), "v"].unique()), dtype=object)
+        dicts.values[name] = values
+    for c in coded:
+        values = dicts.of(c)
+        own = counts[counts["col"] == c]
+        mapping = pd.DataFrame({c: values, f"{c}__code": np.arange(len(values), dtype=np.int32)})
+        ddl = f"`{c}` string, `{c}__code` int"
+        if c in tf_cols:
+            freq = own.set_index("v")["n"] / max(int(own["n"].sum()), 1)
+            mapping[f"{c}__tf"] = mapping[c].map(freq).astype("float64")
+            ddl += f", `{c}__tf` double"
+        m = spark.createDataFrame(mapping, ddl)
+        std = (
+            std.join(F.broadcast(m), on=c, how="left")
+            .withColumn(c, F.coalesce(F.col(f"{c}__code"), F.lit(-1)))
+            .drop(f"{c}__code")
         )
-        for c in cols:
-            dicts.columns[c] = name
-            m = mapping.select(F.col("v").alias(c), F.col("code").alias(f"{c}__code"))
-            std = (
-                std.join(F.broadcast(m), on=c, how="left")
-                .withColumn(c, F.coalesce(F.col(f"{c}__code"), F.lit(-1)))
-                .drop(f"{c}__code")
-            )
     return std, dicts
 
 
@@ -147,21 +154,26 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
                 yield standardise_batch(pdf, settings)
 
         std = raw.select(*inputs).mapInPandas(std_fn, _ddl(layout))
-        std = add_tf_spark(std, settings)
         std, dicts = encode_spark(spark, std.persist(StorageLevel.MEMORY_AND_DISK), settings)
         std = std.persist(StorageLevel.MEMORY_AND_DISK)
         s["distinct values"] = sum(len(v) for v in dicts.values.values())
         bad_cols = [bad_flag(c.column) for c in settings.comparisons if c.kind in flagged_kinds()]
         agg = (
             std.groupBy(SRC)
-            .agg(F.count("*").alias("n"), *[F.sum(c).alias(c) for c in bad_cols])
+            .agg(
+                F.count("*").alias("n"),
+                F.countDistinct(ID).alias("ids"),
+                *[F.sum(c).alias(c) for c in bad_cols],
+            )
             .collect()
         )
         sizes = {r[SRC]: int(r["n"]) for r in agg}
         n_records = sum(sizes.values())
-        dup_ids = n_records - std.select(ID).distinct().count()
-        if dup_ids:
-            raise RuntimeError(f"{dup_ids} record id hash collisions; rename the affected ids")
+        # 60-bit hashes: a collision within a source is checked here (about 1 in 10^5 at
+        # ten million records); across sources it would need the same odds again
+        collisions = n_records - sum(int(r["ids"]) for r in agg)
+        if collisions:
+            raise RuntimeError(f"{collisions} record id hash collisions; rename affected ids")
         bad = {c: sum(int(r[c] or 0) for r in agg) for c in bad_cols}
         bad_by_column = _bad_counts(bad, settings)
         s["records"] = n_records

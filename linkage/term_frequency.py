@@ -5,20 +5,18 @@ For a comparison with the adjustment, each record carries the frequency of its v
 all records (`<column>__tf`). On exact agreement the pair's weight for that comparison
 becomes log2(m_exact / tf) instead of log2(m_exact / u_exact), i.e. it gains
 log2(u_exact / tf) (Splink's formulation; tf taken as the larger of the two sides).
+
+The Spark backend computes the frequencies in the same aggregation that builds its value
+dictionaries (linker.encode_spark); `add_tf_local` is the single-node equivalent.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from linkage.comparisons import tf_column
 from linkage.settings import Settings
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
 
 
 def add_tf_local(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -29,22 +27,6 @@ def add_tf_local(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             freq = values.value_counts(normalize=True, dropna=True)
             out[tf_column(comp)] = values.map(freq).astype("float64")
     return out
-
-
-def add_tf_spark(records: DataFrame, settings: Settings) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    for comp in settings.comparisons:
-        if not comp.tf:
-            continue
-        c = comp.column
-        counts = records.where(F.col(c).isNotNull()).groupBy(c).agg(F.count("*").alias("__n"))
-        total = counts.agg(F.sum("__n").alias("__total"))
-        freq = counts.crossJoin(F.broadcast(total)).select(
-            c, (F.col("__n") / F.col("__total")).alias(tf_column(comp))
-        )
-        records = records.join(freq, on=c, how="left")
-    return records
 
 
 def tf_adjustment(u_exact: float, tf: np.ndarray, min_tf: float) -> np.ndarray:
