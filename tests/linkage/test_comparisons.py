@@ -53,14 +53,24 @@ def test_name_levels() -> None:
         ({f: None, "surname": "Smith"}, {f: "Zoe", "surname": "Smith"}),
     ]
     assert levels(s, pairs, "forename") == [
-        "exact", "swapped", "nickname", "token", "initial", "jaro_winkler>=0.92",
-        "jaro_winkler>=0.8", "different", "missing",
+        "exact",
+        "swapped",
+        "nickname",
+        "token",
+        "initial",
+        "jaro_winkler>=0.92",
+        "jaro_winkler>=0.8",
+        "different",
+        "missing",
     ]
 
 
 def test_double_barrelled_surname_matches_either_part() -> None:
     s = settings({"column": "surname", "kind": "name"})
-    pairs = [({"surname": "Smith-Jones"}, {"surname": "Jones"}), ({"surname": "Smith-Jones"}, {"surname": "smithjones"})]
+    pairs = [
+        ({"surname": "Smith-Jones"}, {"surname": "Jones"}),
+        ({"surname": "Smith-Jones"}, {"surname": "smithjones"}),
+    ]
     assert levels(s, pairs, "surname") == ["token", "token"]
 
 
@@ -75,7 +85,12 @@ def test_date_levels_and_impossible_dates_compared_by_characters() -> None:
         ({"dob": "2001-03-04"}, {"dob": None}),
     ]
     assert levels(s, pairs, "dob") == [
-        "exact", "day_month_swapped", "one_edit", "within_365_days", "different", "missing",
+        "exact",
+        "day_month_swapped",
+        "one_edit",
+        "within_365_days",
+        "different",
+        "missing",
     ]
 
 
@@ -89,16 +104,35 @@ def test_postcode_levels_and_malformed_postcodes() -> None:
         ({"pc": "SW1A 1AA"}, {"pc": "M1 1AE"}),
         ({"pc": "NOT A POSTCODE"}, {"pc": "NOT A POSTCOD"}),  # by characters
     ]
-    assert levels(s, pairs, "pc") == ["exact", "one_edit", "sector", "district", "different", "one_edit"]
+    assert levels(s, pairs, "pc") == [
+        "exact",
+        "one_edit",
+        "sector",
+        "district",
+        "different",
+        "one_edit",
+    ]
 
 
 def test_identifier_exact_and_numeric_levels() -> None:
-    s = settings({"column": "nino", "kind": "identifier"}, {"column": "sex", "kind": "exact"},
-                 {"column": "age", "kind": "numeric", "thresholds": [1, 5]})
+    s = settings(
+        {"column": "nino", "kind": "identifier"},
+        {"column": "sex", "kind": "exact"},
+        {"column": "age", "kind": "numeric", "thresholds": [1, 5]},
+    )
     pairs = [
-        ({"nino": "AB123456C", "sex": "F", "age": "30"}, {"nino": "ab 12 34 56 c", "sex": "f", "age": "30"}),
-        ({"nino": "AB123456C", "sex": "F", "age": "30"}, {"nino": "AB123465C", "sex": "M", "age": "31"}),
-        ({"nino": "AB123456C", "sex": None, "age": "30"}, {"nino": "ZZ999999A", "sex": "M", "age": "34"}),
+        (
+            {"nino": "AB123456C", "sex": "F", "age": "30"},
+            {"nino": "ab 12 34 56 c", "sex": "f", "age": "30"},
+        ),
+        (
+            {"nino": "AB123456C", "sex": "F", "age": "30"},
+            {"nino": "AB123465C", "sex": "M", "age": "31"},
+        ),
+        (
+            {"nino": "AB123456C", "sex": None, "age": "30"},
+            {"nino": "ZZ999999A", "sex": "M", "age": "34"},
+        ),
         ({"nino": None, "sex": "F", "age": "x"}, {"nino": "ZZ999999A", "sex": "F", "age": "90"}),
     ]
     assert levels(s, pairs, "nino") == ["exact", "edits<=1", "different", "missing"]
@@ -114,7 +148,12 @@ def test_string_levels() -> None:
         ({"addr": "stanley street"}, {"addr": "stanley road"}),  # 0.88
         ({"addr": "stanley street"}, {"addr": "xyz"}),
     ]
-    assert levels(s, pairs, "addr") == ["exact", "jaro_winkler>=0.9", "jaro_winkler>=0.7", "different"]
+    assert levels(s, pairs, "addr") == [
+        "exact",
+        "jaro_winkler>=0.9",
+        "jaro_winkler>=0.7",
+        "different",
+    ]
 
 
 @pytest.mark.parametrize("engine_rows", [2, 50])
@@ -130,5 +169,7 @@ def test_recordlinkage_feature_gives_the_same_levels(engine_rows: int) -> None:
     i = np.arange(len(std) - 1)
     direct = compare_indexed(std, i, i + 1, s, dicts)[gamma_column(s.comparisons[0])].to_numpy()
     index = pd.MultiIndex.from_arrays([i, i + 1])
-    via_rl = recordlinkage.Compare(features=[LevelsFeature(s.comparisons[0], dicts)]).compute(index, std)
+    via_rl = recordlinkage.Compare(features=[LevelsFeature(s.comparisons[0], dicts)]).compute(
+        index, std
+    )
     assert (via_rl.iloc[:, 0].to_numpy() == direct).all()

@@ -19,8 +19,18 @@ def simulate(n: int, lam: float, m: list[np.ndarray], u: list[np.ndarray], seed:
 
 
 def test_em_recovers_m_and_lambda_with_u_fixed() -> None:
-    m = [np.array([0.9, 0.07, 0.03]), np.array([0.85, 0.1, 0.05]), np.array([0.95, 0.05]), np.array([0.8, 0.15, 0.05])]
-    u = [np.array([0.01, 0.04, 0.95]), np.array([0.02, 0.08, 0.9]), np.array([0.1, 0.9]), np.array([0.05, 0.15, 0.8])]
+    m = [
+        np.array([0.9, 0.07, 0.03]),
+        np.array([0.85, 0.1, 0.05]),
+        np.array([0.95, 0.05]),
+        np.array([0.8, 0.15, 0.05]),
+    ]
+    u = [
+        np.array([0.01, 0.04, 0.95]),
+        np.array([0.02, 0.08, 0.9]),
+        np.array([0.1, 0.9]),
+        np.array([0.05, 0.15, 0.8]),
+    ]
     g, counts = simulate(400_000, 0.05, m, u)
     assert len(g) < 100  # EM sees patterns, not pairs
     m_hat, lam, iterations, _ = run_em(g, counts, u, [True] * 4, lam=0.3)

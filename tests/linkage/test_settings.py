@@ -52,7 +52,9 @@ def test_committed_settings_files_load() -> None:
         (("  - [date_of_birth]\n", "  - []\n"), ["blocking_rules", "empty"]),
     ],
 )
-def test_errors_name_file_key_and_expectation(tmp_path: Path, edit: tuple[str, str], expected: list[str]) -> None:
+def test_errors_name_file_key_and_expectation(
+    tmp_path: Path, edit: tuple[str, str], expected: list[str]
+) -> None:
     p = write(tmp_path, BASE.replace(*edit))
     with pytest.raises(ConfigError) as exc:
         load_settings(p)
@@ -68,13 +70,17 @@ def test_year_transform_needs_a_date_comparison(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="format"):
         load_settings(write(tmp_path, text))
-    text = BASE.replace("  - {column: date_of_birth, kind: date, format: \"%Y-%m-%d\"}\n", "")
-    with pytest.raises(ConfigError, match="year\\(date_of_birth\\) needs a comparison of kind date"):
+    text = BASE.replace('  - {column: date_of_birth, kind: date, format: "%Y-%m-%d"}\n', "")
+    with pytest.raises(
+        ConfigError, match="year\\(date_of_birth\\) needs a comparison of kind date"
+    ):
         load_settings(write(tmp_path, text))
 
 
 def test_thresholds_must_descend_for_similarities(tmp_path: Path) -> None:
-    text = BASE.replace("{column: forename, kind: name}", "{column: forename, kind: name, thresholds: [0.7, 0.9]}")
+    text = BASE.replace(
+        "{column: forename, kind: name}", "{column: forename, kind: name, thresholds: [0.7, 0.9]}"
+    )
     with pytest.raises(ConfigError, match="descending"):
         load_settings(write(tmp_path, text))
 

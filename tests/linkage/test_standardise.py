@@ -13,7 +13,13 @@ from linkage.standardise import (
 def test_names_case_accents_punctuation_order_and_double_barrels() -> None:
     raw = pd.Series(["  Smith-Jones ", "SMITH, John", "José", None, "O'Brien", "Mr Bob Smith", ""])
     assert clean_name(raw).tolist() == [
-        "smith jones", "john smith", "jose", None, "obrien", "bob smith", None,
+        "smith jones",
+        "john smith",
+        "jose",
+        None,
+        "obrien",
+        "bob smith",
+        None,
     ]
 
 
@@ -25,7 +31,9 @@ def test_nicknames_come_from_the_packaged_table() -> None:
 
 
 def test_dates_impossible_values_keep_parts_and_are_flagged() -> None:
-    p = parse_dates(pd.Series(["2001-02-31", "2001-2-3", "garbage", None, "2000-13-01"]), "%Y-%m-%d")
+    p = parse_dates(
+        pd.Series(["2001-02-31", "2001-2-3", "garbage", None, "2000-13-01"]), "%Y-%m-%d"
+    )
     assert p["norm"].tolist()[:3] == ["20010231", "20010203", "garbage"]
     assert p["bad"].tolist() == [True, False, True, False, True]
     assert int(p["y"][0]) == 2001 and pd.isna(p["days"][0])  # year still usable for blocking
