@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder heads sys.path and its name would shadow the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+sys.path.insert(0, str(REPO))
 IDENT = ["forename", "middle_names", "surname", "sex", "date_of_birth", "postcode", "nino"]
 SOURCES = ["ks4", "ks5", "he", "employments", "benefits"]
 
