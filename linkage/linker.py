@@ -144,6 +144,9 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
     from pyspark.sql import functions as F
 
     layout = _std_layout(settings)
+    cached_aqe = "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning"
+    if spark.conf.get(cached_aqe, None) is None:  # see spark_jobs/session.py
+        spark.conf.set(cached_aqe, "true")
     with stage(log, "standardise") as s:
         raw = records.withColumn(ID, record_id_column(F.col(SRC), F.col(UID)))
         ids = raw.select(ID, SRC, UID)
