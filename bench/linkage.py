@@ -101,8 +101,10 @@ def f1_of(pairs_path: Path, prof_path: Path, id_l: str, id_r: str) -> dict[str, 
 
 
 LEO_SETTINGS = """
-link_type: dedupe_only
+link_type: link_and_dedupe
 unique_id_column: profile_id
+source_column: source
+one_record_per_person: [ks4]
 blocking_rules:
   - [nino]
   - [date_of_birth, soundex(surname)]

@@ -10,8 +10,10 @@ The guard: a source that holds at most one record per person (settings
 pairs joins them. Components that hold two records of such a source are re-clustered on the
 driver by constrained greedy merging: pairs are taken strongest first, and two groups merge
 only if, for every guarded source, the records of that source in the two groups are linked
-to each other directly (a duplicate within the source, itself a scored pair above the
-threshold), never only through third records. Such components are few and small, so only
+to each other directly by a pair of very high probability (settings
+`duplicate_min_probability`: a duplicate agrees on nearly everything, where twins, who share
+surname, date of birth and address, differ at least in forename), never only through third
+records. Such components are few and small, so only
 their pairs leave Spark.
 
 A cluster is named by its smallest record `__id` (a hash of source and unique id), so the
@@ -54,15 +56,20 @@ def guarded_clusters(
     edges_r: np.ndarray,
     probability: np.ndarray,
     guarded: set[str],
+    duplicate_probability: float = 0.0,
 ) -> tuple[dict[int, int], int]:
     """Greedy constrained clustering: id -> smallest id of its cluster, and the number of
     pairs refused because they would join two records of a guarded source that are not
-    linked to each other directly."""
+    linked to each other directly with at least `duplicate_probability`."""
     uf = UnionFind(int(i) for i in ids)
     held: dict[int, dict[str, set[int]]] = {
         int(i): ({s: {int(i)}} if s in guarded else {}) for i, s in zip(ids, sources, strict=True)
     }
-    direct = {(int(a), int(b)) for a, b in zip(edges_l, edges_r, strict=True)}
+    direct = {
+        (int(a), int(b))
+        for a, b, p in zip(edges_l, edges_r, probability, strict=True)
+        if p >= duplicate_probability
+    }
 
     def linked(a: int, b: int) -> bool:
         return (a, b) in direct or (b, a) in direct
@@ -89,7 +96,10 @@ def guarded_clusters(
 
 
 def cluster_local(
-    records: pd.DataFrame, links: pd.DataFrame, guarded: set[str]
+    records: pd.DataFrame,
+    links: pd.DataFrame,
+    guarded: set[str],
+    duplicate_probability: float = 0.0,
 ) -> tuple[pd.Series, int]:
     """Single node: records (`__id`, `__src`), links (`__id_l`, `__id_r`, `match_probability`)
     -> cluster per record (indexed like `records`), pairs refused by the guard."""
@@ -100,6 +110,7 @@ def cluster_local(
         links["__id_r"].to_numpy(),
         links["match_probability"].to_numpy(),
         guarded,
+        duplicate_probability,
     )
     return records["__id"].map(mapping).astype("int64"), refused
 
@@ -143,7 +154,7 @@ def connected_components_spark(edges: DataFrame, max_rounds: int = 100) -> DataF
 
 
 def cluster_spark(
-    records: DataFrame, links: DataFrame, guarded: set[str]
+    records: DataFrame, links: DataFrame, guarded: set[str], duplicate_probability: float = 0.0
 ) -> tuple[DataFrame, dict[str, int]]:
     """records (`__id`, `__src`), links (`__id_l`, `__id_r`, `match_probability`) ->
     (`__id`, `__cluster`) for every record, and counts for the stage log."""
@@ -179,6 +190,7 @@ def cluster_spark(
                 bad_edges["__id_r"].to_numpy(),
                 bad_edges["match_probability"].to_numpy(),
                 guarded,
+                duplicate_probability,
             )
             stats["pairs refused by guard"] = refused
             fixed = spark.createDataFrame(

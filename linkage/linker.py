@@ -259,7 +259,10 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
 
     with stage(log, "cluster") as s:
         clusters, cstats = clustering.cluster_spark(
-            std.select(ID, SRC), links, set(settings.one_record_per_person)
+            std.select(ID, SRC),
+            links,
+            set(settings.one_record_per_person),
+            settings.duplicate_min_probability,
         )
         clusters = clusters.persist(StorageLevel.MEMORY_AND_DISK)
         sizes_by_cluster = clusters.groupBy(clustering.CLUSTER).count()
@@ -362,7 +365,10 @@ def link_local(records: pd.DataFrame, settings: Settings) -> LinkResult:
 
     with stage(log, "cluster") as s:
         cl, refused = clustering.cluster_local(
-            std[[ID, SRC]], links, set(settings.one_record_per_person)
+            std[[ID, SRC]],
+            links,
+            set(settings.one_record_per_person),
+            settings.duplicate_min_probability,
         )
         clusters = pd.DataFrame({ID: std[ID].to_numpy(), clustering.CLUSTER: cl.to_numpy()})
         s["clusters"] = clusters[clustering.CLUSTER].nunique()

@@ -156,6 +156,13 @@ class Settings(StrictModel):
         description="sources holding at most one record per person: clustering never puts two "
         "of their records in one cluster (the guard against chaining distinct people)",
     )
+    duplicate_min_probability: float = Field(
+        default=0.999999,
+        gt=0,
+        le=1,
+        description="two records of a one_record_per_person source share a cluster only when "
+        "linked to each other directly with at least this probability (a duplicate)",
+    )
     max_block_size: int = Field(
         default=5000,
         gt=1,

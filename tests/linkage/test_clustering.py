@@ -51,3 +51,14 @@ def test_spark_components_and_guard(spark) -> None:  # type: ignore[no-untyped-d
     assert got[40] == got[41] == 40 and got[50] == 50
     assert got[100] == got[101] == 100 and got[102] == 102
     assert stats["guarded components"] == 1 and stats["pairs refused by guard"] == 1
+
+
+def test_twins_linked_directly_but_not_strongly_stay_apart() -> None:
+    # two KS4 pupils (twins) linked to each other at 0.99, each with their own HE record
+    ids = np.array([1, 2, 3, 4])
+    src = np.array(["ks4", "ks4", "he", "he"])
+    el, er = np.array([1, 2, 1, 1]), np.array([3, 4, 2, 4])
+    p = np.array([0.9999999, 0.9999999, 0.99, 0.95])
+    out, refused = guarded_clusters(ids, src, el, er, p, {"ks4"}, duplicate_probability=0.999999)
+    assert out == {1: 1, 3: 1, 2: 2, 4: 2}
+    assert refused == 2
