@@ -479,7 +479,8 @@ def link_leo(
         status_counts = {
             r["status"]: int(r["count"]) for r in record_person.groupBy("status").count().collect()
         }
-        s["persons"] = persons.count()
+        n_persons = persons.count()
+        s["persons"] = n_persons
         for k, v in sorted(status_counts.items()):
             s[f"records {k}"] = v
 
@@ -529,7 +530,7 @@ def link_leo(
                 },
                 "row_accounting": {"input_rows": total_in, **status_counts, "accounted": accounted},
                 "profiles": int(result.counts["records"]),
-                "persons": int(s["persons"]),  # type: ignore[call-overload]
+                "persons": n_persons,
                 "threshold": settings.threshold.match_probability,
                 "settings_sha256": hashlib.sha256(settings.model_dump_json().encode()).hexdigest(),
                 "code_version": __version__,
