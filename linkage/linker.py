@@ -266,8 +266,11 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         )
         clusters = clusters.persist(StorageLevel.MEMORY_AND_DISK)
         sizes_by_cluster = clusters.groupBy(clustering.CLUSTER).count()
-        s["clusters"] = sizes_by_cluster.count()
-        s["multi-record clusters"] = sizes_by_cluster.where(F.col("count") > 1).count()
+        row = sizes_by_cluster.agg(
+            F.count("*").alias("n"), F.sum((F.col("count") > 1).cast("long")).alias("multi")
+        ).collect()[0]
+        s["clusters"] = int(row["n"])
+        s["multi-record clusters"] = int(row["multi"] or 0)
         s.update(cstats)
     compared.unpersist()
     counts = {
