@@ -103,5 +103,7 @@ def test_spark_pairs_equal_local_with_salted_and_capped_blocks(spark) -> None:  
     assert len(got) == len(local)  # no duplicates, nothing lost
     key = lambda df: set(zip(df[f"{ID}_l"], df[f"{ID}_r"], df["__mask"], strict=True))  # noqa: E731
     assert key(got) == key(local)
-    assert sstats.rules[0].salted_keys == 1 and sstats.rules[0].capped_keys == 1  # Smith / Jones
+    sizes = pd.Series(names).value_counts()
+    assert sstats.rules[0].capped_keys == 1  # Jones (70)
+    assert sstats.rules[0].salted_keys == int(((sizes > 8) & (sizes <= 60)).sum()) >= 2
     assert [r.capped_records for r in sstats.rules] == [r.capped_records for r in lstats.rules]

@@ -32,9 +32,8 @@ GOOD = [("1", "Smith", "2000-01-01"), ("2", "Jones", "2000-02-30"), ("3", None, 
 def check(df: pd.DataFrame, spark: object | None) -> tuple[pd.DataFrame, object]:
     if spark is None:
         return check_pandas("people", df, S)
-    sdf = spark.createDataFrame(
-        df.where(pd.notna(df), None), "id string, surname string, dob string"
-    )  # type: ignore[attr-defined]
+    schema = ", ".join(f"{c} string" for c in df.columns)
+    sdf = spark.createDataFrame(df.where(pd.notna(df), None), schema)  # type: ignore[attr-defined]
     out, rep = check_spark("people", sdf, S)
     return out.toPandas(), rep
 
