@@ -130,6 +130,12 @@ def run_splink(prof_path: str, out: str, backend: str) -> None:
     from splink import Linker, SettingsCreator, block_on
 
     df = pd.read_parquet(prof_path).drop(columns=["person_id"])
+    # the same light cleaning our engine does first (case, spaces), so case alone
+    # (upper-case names in HMRC/DWP extracts) does not count as disagreement
+    for c in ("forename", "middle_names", "surname"):
+        df[c] = df[c].str.lower().str.replace("-", " ").str.strip()
+    for c in ("postcode", "nino"):
+        df[c] = df[c].str.upper().str.strip()
     if backend == "duckdb":
         from splink import DuckDBAPI
 
