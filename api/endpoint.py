@@ -44,7 +44,7 @@ from starlette.responses import Response
 
 from api.access import AccessDB, AuthError, Principal
 from api.audit import AuditRecord, AuditWriter
-from api.auth import authenticate
+from api.auth import authenticate, claimed_token_id
 from api.errors import (
     BAD_USER_INPUT,
     DENIALS,
@@ -318,6 +318,7 @@ class GraphQLEndpoint:
             principal = authenticate(self.access, request.headers.get("authorization"))
         except AuthError as exc:
             failure = str(exc)
+            record.token = claimed_token_id(request.headers.get("authorization"))
         if principal is not None:
             record.analyst = principal.analyst_id
             record.token = principal.token_id
