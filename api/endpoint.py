@@ -80,6 +80,7 @@ class Prepared:
     normalised: str | None = None
     cost: int = 0
     cacheable: bool = False
+    tokens: int = 1  # what the cached document weighs (its lexical tokens)
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,9 @@ class GraphQLEndpoint:
         self.request_limiter = RateLimiter(rl.requests_per_minute)
         self.cost_limiter = RateLimiter(rl.cost_per_minute)
         self.anonymous_limiter = RateLimiter(rl.anonymous_requests_per_minute)
-        self.documents = LRU(settings.caches.documents)
-        self.answers = LRU(settings.caches.responses)
+        caches = settings.caches
+        self.documents = LRU(caches.documents, caches.document_tokens)
+        self.answers = LRU(caches.responses, caches.response_bytes)
 
     # -- the handler ----------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response:
@@ -256,7 +258,8 @@ class GraphQLEndpoint:
             0 if denied else context.cells_suppressed,
         )
         if key is not None and INTERNAL not in codes:
-            self.answers.put(key, answer)
+            size = len(answer.body) + len(record.variables) + len(operation or "") + 200
+            self.answers.put(key, answer, weight=size)
         return answer
 
     # -- steps ----------------------------------------------------------------------------
@@ -346,7 +349,7 @@ class GraphQLEndpoint:
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         prepared = self._parse_and_validate(query)
-        self.documents.put(query, prepared)
+        self.documents.put(query, prepared, weight=prepared.tokens)
         return prepared
 
     def _parse_and_validate(self, query: str) -> Prepared:
@@ -355,7 +358,10 @@ class GraphQLEndpoint:
         except GraphQLError as exc:
             too_many = "tokens" in exc.message and "more than" in exc.message
             code = QUERY_TOO_COMPLEX if too_many else BAD_USER_INPUT
-            return Prepared(None, (error_dict(code, exc.message),), 400)
+            # weighs its key text (a token holds ~600 bytes once parsed; text ~1 byte a char)
+            weight = len(query) // 600 + 1
+            return Prepared(None, (error_dict(code, exc.message),), 400, tokens=weight)
+        tokens = count_tokens(document)
         normalised = print_ast(document)
         query_hash = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
         errors = validate(self.schema, document, self.rules)
@@ -367,7 +373,7 @@ class GraphQLEndpoint:
             masked = tuple(
                 sorted(masked, key=lambda e: e["extensions"]["code"] != QUERY_TOO_COMPLEX)
             )
-            return Prepared(None, masked, 400, query_hash, normalised)
+            return Prepared(None, masked, 400, query_hash, normalised, tokens=tokens)
         return Prepared(
             document,
             (),
@@ -376,7 +382,17 @@ class GraphQLEndpoint:
             normalised,
             cost=measure(document).cost,
             cacheable=root_fields(document) <= CACHEABLE_ROOTS,
+            tokens=tokens,
         )
+
+
+def count_tokens(document: DocumentNode) -> int:
+    """Lexical tokens of a parsed document (its Location keeps the whole token chain)."""
+    n, token = 0, document.loc.start_token if document.loc else None
+    while token is not None:
+        n += 1
+        token = token.next
+    return max(n, 1)
 
 
 def _never(value: Any) -> bool:

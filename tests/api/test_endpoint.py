@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from hypothesis import strategies as st
 
 import api.schema
 from api.errors import CODES
-from tests.api.conftest import TABLE_QUERY, Client, Env, codes
+from tests.api.conftest import TABLE_QUERY, Client, Env, codes, make_env, serve
 from tests.reliability import Reliability
 
 KS4 = {"type": "KS4", "cohort": "2014/15", "yearsAfter": [1]}
+ROOMY = {"requests_per_minute": 100_000, "anonymous_requests_per_minute": 100_000}
 
 
 def table_vars(**kw: Any) -> dict[str, Any]:
@@ -518,3 +520,41 @@ def test_fuzzed_queries_never_crash_or_leak(
     for e in body.get("errors", []):
         assert e["extensions"]["code"] in CODES
         assert e["extensions"]["code"] != "INTERNAL", e
+
+
+# -- cache bounds ---------------------------------------------------------------------------
+
+
+def test_caches_are_bounded_by_size_not_only_entries(
+    tmp_path: Path, reliability: Reliability
+) -> None:
+    """Regression: the document cache kept 1,000 parsed documents and the answer cache 20,000
+    answers whatever their size (a 1,000-token document holds ~600 KB once parsed; a
+    catalogue answer is ~37 KB and its key may carry 64 KB of unused variables), so unique
+    requests could grow the server by gigabytes. Both are now bounded by total size."""
+    row = reliability.row(
+        "attack",
+        tried="unique near-limit documents, and the public catalogue with unique unused "
+        "variables (cache growth)",
+        expected="caches stay within their token and byte budgets; every request answered",
+    )
+    env = make_env(tmp_path)
+    budget = {"document_tokens": 3000, "response_bytes": 200_000}
+    with serve(env, caches=budget, rate_limits=ROOMY) as s:
+        endpoint = s.server.config.app.state.endpoint
+        c = Client(s.url)
+        fields = " ".join(["id cells suppressedCells maxDimensions dimensions created"] * 30)
+        for i in range(40):  # ~190 tokens each: 7,600 tokens if all were kept
+            body = c.gql(f"query Q{i} {{ release {{ {fields} }} }}")
+            assert "errors" not in body
+        catalogue = "{ catalogue { datasets { id title variables { name label definition } } } }"
+        for i in range(20):  # ~37 KB answers
+            body = c.gql(catalogue, {"unused": "x" * 2000 + str(i)})
+            assert "errors" not in body
+        docs, answers = endpoint.documents, endpoint.answers
+        assert docs.weight <= 3000 and len(docs) < 40, (docs.weight, len(docs))
+        assert answers.weight <= 200_000 and len(answers) < 20, (answers.weight, len(answers))
+    row.observed = (
+        f"documents cache {len(docs)} entries / {docs.weight} tokens (budget 3,000); answers "
+        f"cache {len(answers)} entries / {answers.weight:,} bytes (budget 200,000)"
+    )
