@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -65,6 +66,7 @@ from leo.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
 
+OPERATION_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,127}$")
 # Root fields whose answers depend only on (release, caller, day, query, variables).
 CACHEABLE_ROOTS = frozenset({"project", "release", "catalogue", "__typename"})
 
@@ -310,8 +312,13 @@ class GraphQLEndpoint:
             )
         if variables is not None and not isinstance(variables, dict):
             raise Refused(400, BAD_USER_INPUT, "'variables' must be a JSON object")
-        if operation is not None and not isinstance(operation, str):
-            raise Refused(400, BAD_USER_INPUT, "'operationName' must be a string")
+        if operation is not None and not (
+            isinstance(operation, str) and OPERATION_NAME_RE.match(operation)
+        ):
+            # Anything else can name no operation, and is not worth a place in the audit log.
+            raise Refused(
+                400, BAD_USER_INPUT, "'operationName' must be a GraphQL name of at most 128 chars"
+            )
         return query, variables, operation
 
     def _authenticate(self, request: Request, record: AuditRecord) -> Principal | None:

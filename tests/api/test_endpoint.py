@@ -4,6 +4,7 @@ masked errors."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -558,3 +559,22 @@ def test_caches_are_bounded_by_size_not_only_entries(
         f"documents cache {len(docs)} entries / {docs.weight} tokens (budget 3,000); answers "
         f"cache {len(answers)} entries / {answers.weight:,} bytes (budget 200,000)"
     )
+
+
+@pytest.mark.parametrize("name", ["x" * 60_000, "Mine; DROP TABLE audit", "1abc", ""])
+def test_an_operation_name_that_is_no_graphql_name_is_refused_unrecorded(
+    client: Client, env: Env, name: str
+) -> None:
+    """Regression: any string was accepted as operationName and stored in the request's
+    audit row (up to the 64 KB body limit, for every refused request too)."""
+    r = client.post("query Mine { release { id } }", operationName=name)
+    assert r.status_code == 400
+    assert codes(r.json()) == ["BAD_USER_INPUT"]
+    assert "operationName" in r.json()["errors"][0]["message"]
+    conn = sqlite3.connect(env.root / "access" / "audit.db")
+    [(operation, outcome)] = conn.execute(
+        "SELECT operation, outcome FROM audit ORDER BY seq DESC LIMIT 1"
+    ).fetchall()
+    conn.close()
+    assert (operation, outcome) == (None, "BAD_USER_INPUT")
+    assert client.post("query Mine { release { id } }", operationName="Mine").status_code == 200
