@@ -10,6 +10,7 @@ cell outside p-active's scope (checked for every response, answered or refused).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,8 +47,15 @@ COUNT = ["cohort_count"]
 
 
 def scope_of(env: Env, project: str) -> tuple[frozenset[str], frozenset[str]]:
-    catalogue = load_catalogue()
-    p = load_projects(catalogue, env.conf).by_id[project]
+    """The dimensions and measures a project's members may see (from the conf the server
+    reads)."""
+    return _scope(str(env.conf), project)
+
+
+@functools.cache
+def _scope(conf: str, project: str) -> tuple[frozenset[str], frozenset[str]]:
+    catalogue = load_catalogue(conf)
+    p = load_projects(catalogue, conf).by_id[project]
     dims, measures = catalogue.scope(p.packages)
     return frozenset(dims), frozenset(measures)
 
