@@ -40,7 +40,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from api.access import AccessDB, AuthError, Principal
@@ -282,11 +282,16 @@ class GraphQLEndpoint:
             raise Refused(413, BAD_USER_INPUT, f"request body over {cap} bytes")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > cap:
-                raise Refused(413, BAD_USER_INPUT, f"request body over {cap} bytes")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise Refused(413, BAD_USER_INPUT, f"request body over {cap} bytes")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # No one to answer, but the attempt is audited as what it is, not as an internal
+            # error with a traceback in the log.
+            raise Refused(400, BAD_USER_INPUT, "the client left before sending the body") from None
         try:
             return json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError):

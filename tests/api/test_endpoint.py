@@ -4,6 +4,7 @@ masked errors."""
 from __future__ import annotations
 
 import logging
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -578,3 +579,30 @@ def test_an_operation_name_that_is_no_graphql_name_is_refused_unrecorded(
     conn.close()
     assert (operation, outcome) == (None, "BAD_USER_INPUT")
     assert client.post("query Mine { release { id } }", operationName="Mine").status_code == 200
+
+
+def test_a_client_leaving_mid_body_is_audited_as_bad_input_not_internal(
+    client: Client, env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: Starlette's ClientDisconnect reached the catch-all, so a client that
+    hung up mid-body was logged as an internal error with a traceback and audited as a 500."""
+    caplog.set_level(logging.ERROR)
+    db = env.root / "access" / "audit.db"
+    before = sqlite3.connect(db).execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+    host, port = str(client.http.base_url).rsplit("//", 1)[1].rstrip("/").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"query": '
+    )
+    time.sleep(0.2)
+    sock.close()
+    rows: list[tuple[str, int]] = []
+    deadline = time.monotonic() + 10
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+        conn = sqlite3.connect(db)
+        rows = conn.execute("SELECT outcome, status FROM audit WHERE seq > ?", (before,)).fetchall()
+        conn.close()
+    assert rows == [("BAD_USER_INPUT", 400)]
+    assert not [r for r in caplog.records if "internal error" in r.getMessage()]
