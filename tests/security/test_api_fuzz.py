@@ -19,6 +19,7 @@ holds no cell outside her project's scope; and every request is one row of the a
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from collections import Counter
@@ -50,6 +51,8 @@ from tests.security.conftest import AuditLog
 from tests.security.test_api_scope import cells_outside, scope_of
 
 SCHEMA = graphene_schema.graphql_schema
+# Examples per test multiply by this (e.g. LEO_FUZZ_SCALE=10 for a long run by hand).
+SCALE = float(os.environ.get("LEO_FUZZ_SCALE", "1"))
 CATALOGUE = load_catalogue()
 
 # Strings worth sending: what the API knows, near misses, and hostile text.
@@ -383,7 +386,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 def test_schema_documents_never_fail_or_leak(
     server: LiveServer, env: Env, audit: AuditLog, oracle: Oracle, reliability: Reliability
 ) -> None:
-    examples = 300
+    examples = int(300 * SCALE)
     row = reliability.row(
         "attack",
         tried=f"{examples} documents generated from the schema (fields, arguments right and "
@@ -499,7 +502,7 @@ def bodies(draw: st.DrawFn) -> tuple[str, bytes, str]:
 def test_malformed_bodies_never_fail_or_leak(
     server: LiveServer, env: Env, audit: AuditLog, oracle: Oracle, reliability: Reliability
 ) -> None:
-    examples = 250
+    examples = int(250 * SCALE)
     row = reliability.row(
         "input",
         tried=f"{examples} malformed requests: random bytes, JSON of the wrong shape, 10 "
@@ -557,7 +560,7 @@ def test_schemathesis_cases_never_fail_or_leak(
     from schemathesis import GenerationMode
     from schemathesis.graphql import nodes
 
-    per_operation = 30
+    per_operation = int(30 * SCALE)
     # Strings and ids from the API's own vocabulary, so cases get past `project(id:)`.
     schemathesis.graphql.scalar("ID", st.sampled_from(VOCABULARY[:5]).map(nodes.String))
     schemathesis.graphql.scalar("String", STRINGS.map(nodes.String))
