@@ -104,6 +104,12 @@ def test_rows_carry_their_tests_outcome_and_render_as_tables(
     # pipes and newlines cannot break the table
     assert "| a \\| piped thing | refused | refused, 3 of 3 | passed |" in text
     assert "**FAILED**" in text
+    # rows keep the order the tests ran in; a parametrised test is named without its ids
+    load = [line for line in text.splitlines() if "| soak " in line]
+    assert [line.split(" | ")[0] for line in load] == [
+        f"| soak {x}" for x in ("1a", "1b", "2a", "2b")
+    ]
+    assert all(line.endswith("| `test_inner.py::test_two_rows_each` |") for line in load)
     for line in text.splitlines():
         if line.startswith("| ") and "---" not in line:
             assert line.count(" | ") + 2 == line.count("|") - line.count("\\|")
