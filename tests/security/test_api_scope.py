@@ -385,7 +385,7 @@ def test_attempt_is_refused_or_kept_in_scope_and_audited(
     refused = attempt.code != "ok"
     row = reliability.row(
         "attack",
-        tried=f"outside the project's scope: {attempt.tried}",
+        tried=f"outside scope: {attempt.tried}",
         expected=(
             f"HTTP {attempt.status} {attempt.code}, no data; one audit row"
             if refused
