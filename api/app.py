@@ -75,7 +75,8 @@ def create_app(
     settings = settings or load_settings(conf_dir)
     catalogue = load_catalogue(conf_dir)
     projects = load_projects(catalogue, conf_dir)
-    store = ReleaseStore(root, catalogue, memo_size=settings.caches.tables)
+    caches = settings.caches
+    store = ReleaseStore(root, catalogue, memo_size=caches.tables, memo_cells=caches.table_cells)
     store.refresh()  # raises with a clear message when there is no usable release
     access = AccessDB(root.access_db(), readonly=True)
     audit = AuditWriter(root.audit_db(), settings.audit.synchronous, settings.audit.max_batch)

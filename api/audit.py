@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,          -- 1, 2, 3, ... without gaps
     ts TEXT NOT NULL,                 -- UTC, ISO 8601, milliseconds
     analyst TEXT,                     -- null when anonymous or not authenticated
-    token TEXT,                       -- token id (never the token)
+    token TEXT,                       -- token id (never the token); for a refused token, the
+                                      -- id it claimed (analyst null)
     projects TEXT NOT NULL,           -- project ids the request named, comma separated
     query_hash TEXT,                  -- SHA-256 of the normalised query; null if unparsable
     operation TEXT,

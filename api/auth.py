@@ -8,7 +8,7 @@ Tokens themselves (format, hashing, constant-time comparison) live in api/access
 
 from __future__ import annotations
 
-from api.access import AccessDB, AuthError, Principal
+from api.access import TOKEN_RE, AccessDB, AuthError, Principal
 
 
 def bearer_token(header: str) -> str:
@@ -24,3 +24,13 @@ def authenticate(access: AccessDB, header: str | None) -> Principal | None:
     if header is None:
         return None
     return access.authenticate(bearer_token(header))
+
+
+def claimed_token_id(header: str | None) -> str | None:
+    """The token id a well-formed bearer token names (public, like a user name), so the audit
+    log can show which token a refused guess was aimed at; None for anything else."""
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    m = TOKEN_RE.match(token.strip()) if scheme.lower() == "bearer" else None
+    return m.group(1) if m else None

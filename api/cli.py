@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from datetime import date
+from typing import Any
 
 from leo.errors import LeoError
 
@@ -22,6 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="behind a reverse proxy: the proxy addresses (comma separated) whose "
+        "X-Forwarded-For names the client; by default the header is ignored",
+    )
     p.set_defaults(func=_cmd_serve)
 
     access = sub.add_parser("access", help="analysts and API tokens (access/access.db)")
@@ -90,6 +98,20 @@ def _root(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return root
 
 
+def uvicorn_options(forwarded_allow_ips: str | None = None) -> dict[str, Any]:
+    """uvicorn settings shared by `leo serve` and the tests' live server.
+
+    The client address keys the anonymous rate limit (what slows token guessing) and is
+    written to the audit log, so X-Forwarded-For is believed only from proxies named here.
+    uvicorn's default believes it from 127.0.0.1, which lets any local process pick a new
+    address per request and guess tokens without limit."""
+    return {
+        "proxy_headers": bool(forwarded_allow_ips),
+        "forwarded_allow_ips": forwarded_allow_ips or "",
+        "access_log": False,
+    }
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -105,8 +127,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         f"{args.port}/graphql ({args.workers} worker(s))",
         file=sys.stderr,
     )
+    options = uvicorn_options(args.forwarded_allow_ips)
     if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, **options)
         return 0
     os.environ["LEO_DATA"] = root.root
     if args.conf:
@@ -118,7 +141,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=False,
+        **options,
     )
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -39,12 +40,12 @@ from graphql import (
     specified_rules,
     validate,
 )
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from api.access import AccessDB, AuthError, Principal
 from api.audit import AuditRecord, AuditWriter
-from api.auth import authenticate
+from api.auth import authenticate, claimed_token_id
 from api.errors import (
     BAD_USER_INPUT,
     DENIALS,
@@ -65,6 +66,7 @@ from leo.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
 
+OPERATION_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,127}$")
 # Root fields whose answers depend only on (release, caller, day, query, variables).
 CACHEABLE_ROOTS = frozenset({"project", "release", "catalogue", "__typename"})
 
@@ -80,6 +82,7 @@ class Prepared:
     normalised: str | None = None
     cost: int = 0
     cacheable: bool = False
+    tokens: int = 1  # what the cached document weighs (its lexical tokens)
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,9 @@ class GraphQLEndpoint:
         self.request_limiter = RateLimiter(rl.requests_per_minute)
         self.cost_limiter = RateLimiter(rl.cost_per_minute)
         self.anonymous_limiter = RateLimiter(rl.anonymous_requests_per_minute)
-        self.documents = LRU(settings.caches.documents)
-        self.answers = LRU(settings.caches.responses)
+        caches = settings.caches
+        self.documents = LRU(caches.documents, caches.document_tokens)
+        self.answers = LRU(caches.responses, caches.response_bytes)
 
     # -- the handler ----------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response:
@@ -256,7 +260,8 @@ class GraphQLEndpoint:
             0 if denied else context.cells_suppressed,
         )
         if key is not None and INTERNAL not in codes:
-            self.answers.put(key, answer)
+            size = len(answer.body) + len(record.variables) + len(operation or "") + 200
+            self.answers.put(key, answer, weight=size)
         return answer
 
     # -- steps ----------------------------------------------------------------------------
@@ -277,11 +282,16 @@ class GraphQLEndpoint:
             raise Refused(413, BAD_USER_INPUT, f"request body over {cap} bytes")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > cap:
-                raise Refused(413, BAD_USER_INPUT, f"request body over {cap} bytes")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise Refused(413, BAD_USER_INPUT, f"request body over {cap} bytes")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # No one to answer, but the attempt is audited as what it is, not as an internal
+            # error with a traceback in the log.
+            raise Refused(400, BAD_USER_INPUT, "the client left before sending the body") from None
         try:
             return json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError):
@@ -307,8 +317,13 @@ class GraphQLEndpoint:
             )
         if variables is not None and not isinstance(variables, dict):
             raise Refused(400, BAD_USER_INPUT, "'variables' must be a JSON object")
-        if operation is not None and not isinstance(operation, str):
-            raise Refused(400, BAD_USER_INPUT, "'operationName' must be a string")
+        if operation is not None and not (
+            isinstance(operation, str) and OPERATION_NAME_RE.match(operation)
+        ):
+            # Anything else can name no operation, and is not worth a place in the audit log.
+            raise Refused(
+                400, BAD_USER_INPUT, "'operationName' must be a GraphQL name of at most 128 chars"
+            )
         return query, variables, operation
 
     def _authenticate(self, request: Request, record: AuditRecord) -> Principal | None:
@@ -318,6 +333,7 @@ class GraphQLEndpoint:
             principal = authenticate(self.access, request.headers.get("authorization"))
         except AuthError as exc:
             failure = str(exc)
+            record.token = claimed_token_id(request.headers.get("authorization"))
         if principal is not None:
             record.analyst = principal.analyst_id
             record.token = principal.token_id
@@ -345,7 +361,7 @@ class GraphQLEndpoint:
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         prepared = self._parse_and_validate(query)
-        self.documents.put(query, prepared)
+        self.documents.put(query, prepared, weight=prepared.tokens)
         return prepared
 
     def _parse_and_validate(self, query: str) -> Prepared:
@@ -354,7 +370,10 @@ class GraphQLEndpoint:
         except GraphQLError as exc:
             too_many = "tokens" in exc.message and "more than" in exc.message
             code = QUERY_TOO_COMPLEX if too_many else BAD_USER_INPUT
-            return Prepared(None, (error_dict(code, exc.message),), 400)
+            # weighs its key text (a token holds ~600 bytes once parsed; text ~1 byte a char)
+            weight = len(query) // 600 + 1
+            return Prepared(None, (error_dict(code, exc.message),), 400, tokens=weight)
+        tokens = count_tokens(document)
         normalised = print_ast(document)
         query_hash = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
         errors = validate(self.schema, document, self.rules)
@@ -366,7 +385,7 @@ class GraphQLEndpoint:
             masked = tuple(
                 sorted(masked, key=lambda e: e["extensions"]["code"] != QUERY_TOO_COMPLEX)
             )
-            return Prepared(None, masked, 400, query_hash, normalised)
+            return Prepared(None, masked, 400, query_hash, normalised, tokens=tokens)
         return Prepared(
             document,
             (),
@@ -375,7 +394,17 @@ class GraphQLEndpoint:
             normalised,
             cost=measure(document).cost,
             cacheable=root_fields(document) <= CACHEABLE_ROOTS,
+            tokens=tokens,
         )
+
+
+def count_tokens(document: DocumentNode) -> int:
+    """Lexical tokens of a parsed document (its Location keeps the whole token chain)."""
+    n, token = 0, document.loc.start_token if document.loc else None
+    while token is not None:
+        n += 1
+        token = token.next
+    return max(n, 1)
 
 
 def _never(value: Any) -> bool:

@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from graphql import GraphQLError
+from graphql.validation.validate import ValidationAbortedError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ CODES = (UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, QUERY_TOO_COMPLEX, RATE_LIM
 # A response holding any of these carries no data at all, not even sibling fields.
 DENIALS = frozenset({UNAUTHENTICATED, FORBIDDEN})
 
+ABORTED = "Validation aborted."  # graphql-core's message when its budget or stack runs out
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 
 
@@ -76,6 +78,14 @@ def mask(error: GraphQLError, *, hide_suggestions: bool) -> dict[str, Any]:
         code = (error.extensions or {}).get("code")
         if message.startswith("Maximum introspection depth"):  # graphql-core's own rule
             code = QUERY_TOO_COMPLEX
+        if isinstance(error, ValidationAbortedError) and message == ABORTED:
+            # graphql-core ran out of its validation budget (api/limits.py, MERGE_BUDGET) or
+            # of stack: a query shaped to be expensive to check, not a mistake to correct.
+            code = QUERY_TOO_COMPLEX
+            message = (
+                "validation aborted: the query repeats fields or fragments too often, or "
+                "nests fragments too deeply, to be checked; ask for each field once"
+            )
         out = error_dict(code if code in CODES else BAD_USER_INPUT, message)
     elif isinstance(original, ApiError):
         out = error_dict(original.code, original.message)

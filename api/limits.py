@@ -6,6 +6,14 @@ fans out geometrically).
 The measurements walk each operation with its fragments expanded, memoising each fragment
 (a fragment spread twice in a fragment spread twice ... is counted, not re-walked), and
 survive fragment cycles (which the spec rule NoFragmentCyclesRule reports).
+
+One spec rule needs its own bound: OverlappingFieldsCanBeMergedRule compares every pair of
+fields that share a response name, so a document repeating one field a few hundred times
+(`{ release { id id id ... } }`, within the token limit) costs about a second of CPU to
+validate, on the event loop, before any limit of ours can refuse it. graphql-core meters
+that work (MAX_COMPLEXITY_BUDGET, 500,000 by default) and aborts validation when it runs
+out; MERGE_BUDGET lowers it to what real queries need (the pages, GraphiQL and the
+benchmark query spend nothing: their fields have distinct names).
 """
 
 from __future__ import annotations
@@ -24,9 +32,16 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
+from graphql.validation.rules import overlapping_fields_can_be_merged
 
 from api.errors import QUERY_TOO_COMPLEX
 from api.settings import Limits
+
+# Work units (about two per pair of same-named fields compared) one validation may spend on
+# merging fields before it is aborted (QUERY_TOO_COMPLEX). Read by graphql-core when the rule
+# starts; a process-wide setting, and the API is the only user of graphql-core in its process.
+MERGE_BUDGET = 10_000
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = MERGE_BUDGET
 
 # What a field costs; anything not named costs 1, introspection and __typename cost 0.
 FIELD_COSTS = {"table": 100, "outcomeSummary": 100, "register": 10}

@@ -37,9 +37,16 @@ class RateLimits(StrictModel):
 
 
 class Caches(StrictModel):
+    """Each cache is bounded by its entries and by their total size, since one entry can be a
+    thousand times another (a parsed document holds about 600 bytes per token, a table in
+    Python 150-500 bytes per cell): the size bounds are what bound memory."""
+
     documents: int = Field(default=1000, ge=0)  # validated documents, keyed by query text
+    document_tokens: int = Field(default=100_000, ge=1)  # their tokens, all together
     responses: int = Field(default=20_000, ge=0)  # whole answers (releases are immutable)
-    tables: int = Field(default=2000, ge=0)  # computed tables per release
+    response_bytes: int = Field(default=64 * 2**20, ge=1)  # their bodies and keys
+    tables: int = Field(default=2000, ge=0)  # computed tables and cell lists per release
+    table_cells: int = Field(default=500_000, ge=1)  # their cells, all together
 
 
 class AuditSettings(StrictModel):

@@ -60,28 +60,40 @@ class CohortInfo:
 
 
 class LRU:
-    """A small thread-safe LRU mapping (the release loader runs in a thread)."""
+    """A small thread-safe LRU mapping (the release loader runs in a thread), bounded by its
+    number of entries and, when `max_weight` is given, by the total weight of its entries
+    (what each `put` says an entry weighs: bytes, tokens, cells). A count alone does not
+    bound memory when one entry can be a thousand times the size of another."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_weight: int | None = None) -> None:
         self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self.max_weight = max_weight
+        self.weight = 0
+        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            self._data.move_to_end(key)
+            return entry[0]
 
-    def put(self, key: Hashable, value: Any) -> None:
-        if self.size <= 0:
+    def put(self, key: Hashable, value: Any, weight: int = 1) -> None:
+        if self.size <= 0 or (self.max_weight is not None and weight > self.max_weight):
             return
         with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.weight -= old[1]
+            self._data[key] = (value, weight)
+            self.weight += weight
+            while len(self._data) > self.size or (
+                self.max_weight is not None and self.weight > self.max_weight
+            ):
+                _, (_, w) = self._data.popitem(last=False)
+                self.weight -= w
 
     def __len__(self) -> int:
         return len(self._data)
@@ -91,7 +103,12 @@ class Release:
     """One immutable release, indexed for grouping-set lookups."""
 
     def __init__(
-        self, release_id: str, manifest: dict[str, Any], cells: pa.Table, memo_size: int = 2000
+        self,
+        release_id: str,
+        manifest: dict[str, Any],
+        cells: pa.Table,
+        memo_size: int = 2000,
+        memo_cells: int | None = None,
     ) -> None:
         self.id = release_id
         self.manifest = manifest
@@ -110,7 +127,8 @@ class Release:
             CohortInfo(ct, cohort, tuple(sorted(ys))) for (ct, cohort), ys in sorted(years.items())
         )
         self._years = {(c.cohort_type, c.cohort): c.years_after for c in self.cohorts}
-        self.memo = LRU(memo_size)  # answers computed from this release (see api/tables.py)
+        # Answers computed from this release (see api/tables.py), weighed in cells.
+        self.memo = LRU(memo_size, memo_cells)
 
     @property
     def created(self) -> str | None:
@@ -157,7 +175,7 @@ class Release:
                     strict=True,
                 )
             )
-        self.memo.put(key, out)
+        self.memo.put(key, out, weight=len(out) + 1)
         return out
 
 
@@ -270,7 +288,11 @@ def _read_parquet_dir(cells_dir: Path) -> pa.Table:
 
 
 def load_release(
-    root: DataRoot, release_id: str, catalogue: Catalogue, memo_size: int = 2000
+    root: DataRoot,
+    release_id: str,
+    catalogue: Catalogue,
+    memo_size: int = 2000,
+    memo_cells: int | None = None,
 ) -> Release:
     if not RELEASE_ID_RE.match(release_id):
         raise InputError(f"{root.current_pointer()}: not a release id: {release_id!r}")
@@ -283,16 +305,24 @@ def load_release(
         raise InputError(f"{rdir / 'manifest.json'}: cannot read: {exc}") from None
     if not isinstance(manifest, dict):
         raise InputError(f"{rdir / 'manifest.json'}: expected a JSON object")
-    return Release(release_id, manifest, read_cells(rdir / "cells", catalogue), memo_size)
+    cells = read_cells(rdir / "cells", catalogue)
+    return Release(release_id, manifest, cells, memo_size, memo_cells)
 
 
 class ReleaseStore:
     """Holds the current release and swaps it when published/CURRENT names another."""
 
-    def __init__(self, root: DataRoot, catalogue: Catalogue, memo_size: int = 2000) -> None:
+    def __init__(
+        self,
+        root: DataRoot,
+        catalogue: Catalogue,
+        memo_size: int = 2000,
+        memo_cells: int | None = None,
+    ) -> None:
         self.root = root
         self.catalogue = catalogue
         self.memo_size = memo_size
+        self.memo_cells = memo_cells
         self._current: Release | None = None
         self._failed: str | None = None
         self._lock = threading.Lock()
@@ -317,7 +347,9 @@ class ReleaseStore:
             if self._current is not None and release_id in (self._current.id, self._failed):
                 return False
             try:
-                release = load_release(self.root, release_id, self.catalogue, self.memo_size)
+                release = load_release(
+                    self.root, release_id, self.catalogue, self.memo_size, self.memo_cells
+                )
             except LeoError as exc:
                 if self._current is None:
                     raise

@@ -149,7 +149,7 @@ def build_table(
     table = _assemble(
         release, catalogue, cohort_type, cohort, years, measures, by, where, group, mask
     )
-    release.memo.put(key, table)
+    release.memo.put(key, table, weight=len(table.rows) * len(measures) + 1)
     return table
 
 

@@ -31,4 +31,16 @@ echo "== lint (ruff)"
 "$VENV/bin/ruff" format --check .
 
 echo "== tests"
-exec "$VENV/bin/python" -m pytest "$@"
+status=0
+"$VENV/bin/python" -m pytest "$@" || status=$?
+
+# The run's reliability table beside the rows the tests recorded (docs/reliability.md is
+# rendered the same way, from a full run); a run that recorded no rows has none.
+ARTIFACTS="${LEO_TEST_ARTIFACTS:-test-artifacts}"
+if [ -f "$ARTIFACTS/reliability.json" ]; then
+  if ! "$VENV/bin/python" scripts/reliability_table.py --input "$ARTIFACTS/reliability.json" \
+    --out "$ARTIFACTS/reliability.md"; then
+    [ "$status" -ne 0 ] || status=1
+  fi
+fi
+exit $status

@@ -1,5 +1,7 @@
-"""Shared fixtures: the test run's one Spark session, a subprocess runner for `leo`, and an
-ordering hook that runs fast tests first (then Spark, slow, browser and cluster tests)."""
+"""Shared fixtures: the test run's one Spark session, a subprocess runner for `leo`, an
+ordering hook that runs fast tests first (then Spark, slow, browser and cluster tests), and
+the `reliability` fixture with which a test records a row of docs/reliability.md
+(tests/reliability.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ["tests.reliability"]
 
 # Order of the suite: cheap feedback first.
 _PHASES = ("spark", "slow", "browser", "cluster")

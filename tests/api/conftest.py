@@ -20,6 +20,7 @@ import uvicorn
 
 from api.access import AccessDB
 from api.app import create_app
+from api.cli import uvicorn_options
 from api.settings import ApiSettings
 from tests.api.releases import small_release_cells, write_release
 
@@ -103,12 +104,13 @@ def make_env(base: Path) -> Env:
 class LiveServer:
     """The app under uvicorn on 127.0.0.1, on a port the OS picks, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, forwarded_allow_ips: str | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        options = uvicorn_options(forwarded_allow_ips)  # as `leo serve` runs it
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -130,9 +132,11 @@ class LiveServer:
 
 
 @contextmanager
-def serve(env: Env, **settings: Any) -> Iterator[LiveServer]:
+def serve(
+    env: Env, forwarded_allow_ips: str | None = None, **settings: Any
+) -> Iterator[LiveServer]:
     app = create_app(str(env.root), conf_dir=env.conf, settings=ApiSettings(**settings))
-    with LiveServer(app) as server:
+    with LiveServer(app, forwarded_allow_ips) as server:
         yield server
 
 

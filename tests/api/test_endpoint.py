@@ -4,7 +4,10 @@ masked errors."""
 from __future__ import annotations
 
 import logging
+import socket
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +17,11 @@ from hypothesis import strategies as st
 
 import api.schema
 from api.errors import CODES
-from tests.api.conftest import TABLE_QUERY, Client, Env, codes
+from tests.api.conftest import TABLE_QUERY, Client, Env, codes, make_env, serve
+from tests.reliability import Reliability
 
 KS4 = {"type": "KS4", "cohort": "2014/15", "yearsAfter": [1]}
+ROOMY = {"requests_per_minute": 100_000, "anonymous_requests_per_minute": 100_000}
 
 
 def table_vars(**kw: Any) -> dict[str, Any]:
@@ -360,6 +365,28 @@ def test_query_length_and_body_bombs(client: Client) -> None:
     assert took < 2.0
 
 
+def test_repeated_field_bomb(client: Client, reliability: Reliability) -> None:
+    """Regression: a field repeated within the token limit cost up to ~0.8 s of validation
+    CPU on the event loop (graphql-core's pairwise field merging); now QUERY_TOO_COMPLEX."""
+    row = reliability.row(
+        "attack",
+        tried="anonymous documents repeating one field 400 and 990 times (within 1,000 tokens)",
+        expected="400 QUERY_TOO_COMPLEX, stopped by the merge budget",
+    )
+    seen = []
+    for q in (
+        "{ release { " + "id " * 400 + "} }",
+        "{ release { " + "id " * 990 + "} }",
+    ):
+        r, took = timed(client, json={"query": q})
+        assert r.status_code == 400, r.text
+        [error] = r.json()["errors"]
+        assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+        assert "repeats fields or fragments too often" in error["message"]
+        seen.append(f"{took * 1000:.0f} ms")
+    row.observed = f"QUERY_TOO_COMPLEX each, answered in {', '.join(seen)}"
+
+
 def test_fragment_explosion_is_measured_not_expanded(client: Client) -> None:
     """Each fragment spreads the next twice: 2^30 fields if expanded."""
     frags = [f"fragment F{i} on Release {{ ...F{i + 1} ...F{i + 1} }}" for i in range(30)] + [
@@ -495,3 +522,87 @@ def test_fuzzed_queries_never_crash_or_leak(
     for e in body.get("errors", []):
         assert e["extensions"]["code"] in CODES
         assert e["extensions"]["code"] != "INTERNAL", e
+
+
+# -- cache bounds ---------------------------------------------------------------------------
+
+
+def test_caches_are_bounded_by_size_not_only_entries(
+    tmp_path: Path, reliability: Reliability
+) -> None:
+    """Regression: the document cache kept 1,000 parsed documents and the answer cache 20,000
+    answers whatever their size (a 1,000-token document holds ~600 KB once parsed; a
+    catalogue answer is ~37 KB and its key may carry 64 KB of unused variables), so unique
+    requests could grow the server by gigabytes. Both are now bounded by total size."""
+    row = reliability.row(
+        "attack",
+        tried="unique near-limit documents, and the public catalogue with unique unused "
+        "variables (cache growth)",
+        expected="caches stay within their token and byte budgets; every request answered",
+    )
+    env = make_env(tmp_path)
+    budget = {"document_tokens": 3000, "response_bytes": 200_000}
+    with serve(env, caches=budget, rate_limits=ROOMY) as s:
+        endpoint = s.server.config.app.state.endpoint
+        c = Client(s.url)
+        fields = " ".join(["id cells suppressedCells maxDimensions dimensions created"] * 30)
+        for i in range(40):  # ~190 tokens each: 7,600 tokens if all were kept
+            body = c.gql(f"query Q{i} {{ release {{ {fields} }} }}")
+            assert "errors" not in body
+        catalogue = "{ catalogue { datasets { id title variables { name label definition } } } }"
+        for i in range(20):  # ~37 KB answers
+            body = c.gql(catalogue, {"unused": "x" * 2000 + str(i)})
+            assert "errors" not in body
+        docs, answers = endpoint.documents, endpoint.answers
+        assert docs.weight <= 3000 and len(docs) < 40, (docs.weight, len(docs))
+        assert answers.weight <= 200_000 and len(answers) < 20, (answers.weight, len(answers))
+    row.observed = (
+        f"documents cache {len(docs)} entries / {docs.weight} tokens (budget 3,000); answers "
+        f"cache {len(answers)} entries / {answers.weight:,} bytes (budget 200,000)"
+    )
+
+
+@pytest.mark.parametrize("name", ["x" * 60_000, "Mine; DROP TABLE audit", "1abc", ""])
+def test_an_operation_name_that_is_no_graphql_name_is_refused_unrecorded(
+    client: Client, env: Env, name: str
+) -> None:
+    """Regression: any string was accepted as operationName and stored in the request's
+    audit row (up to the 64 KB body limit, for every refused request too)."""
+    r = client.post("query Mine { release { id } }", operationName=name)
+    assert r.status_code == 400
+    assert codes(r.json()) == ["BAD_USER_INPUT"]
+    assert "operationName" in r.json()["errors"][0]["message"]
+    conn = sqlite3.connect(env.root / "access" / "audit.db")
+    [(operation, outcome)] = conn.execute(
+        "SELECT operation, outcome FROM audit ORDER BY seq DESC LIMIT 1"
+    ).fetchall()
+    conn.close()
+    assert (operation, outcome) == (None, "BAD_USER_INPUT")
+    assert client.post("query Mine { release { id } }", operationName="Mine").status_code == 200
+
+
+def test_a_client_leaving_mid_body_is_audited_as_bad_input_not_internal(
+    client: Client, env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: Starlette's ClientDisconnect reached the catch-all, so a client that
+    hung up mid-body was logged as an internal error with a traceback and audited as a 500."""
+    caplog.set_level(logging.ERROR)
+    db = env.root / "access" / "audit.db"
+    before = sqlite3.connect(db).execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+    host, port = str(client.http.base_url).rsplit("//", 1)[1].rstrip("/").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"query": '
+    )
+    time.sleep(0.2)
+    sock.close()
+    rows: list[tuple[str, int]] = []
+    deadline = time.monotonic() + 10
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+        conn = sqlite3.connect(db)
+        rows = conn.execute("SELECT outcome, status FROM audit WHERE seq > ?", (before,)).fetchall()
+        conn.close()
+    assert rows == [("BAD_USER_INPUT", 400)]
+    assert not [r for r in caplog.records if "internal error" in r.getMessage()]

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from api.store import ReleaseStore, load_release
+from api.store import LRU, ReleaseStore, load_release
+from api.tables import Filter, Scope, build_table
 from leo.catalogue import load_catalogue
 from leo.errors import InputError
 from leo.layout import DataRoot
@@ -149,3 +150,41 @@ def test_hot_swap_under_load_never_mixes_releases(tmp_path: Path) -> None:
         assert root_id == table_id
         assert value == expected[root_id]
     assert len(seen) > 50
+
+
+def test_lru_is_bounded_by_weight_as_well_as_entries() -> None:
+    lru = LRU(10, max_weight=100)
+    for i in range(5):
+        lru.put(i, f"v{i}", weight=30)
+    assert [k for k in range(5) if lru.get(k) is not None] == [2, 3, 4]  # 3 x 30 <= 100
+    assert lru.weight == 90
+    lru.put(3, "again", weight=5)  # replacing an entry replaces its weight
+    assert lru.weight == 65 and lru.get(3) == "again"
+    lru.put("huge", "x", weight=101)  # heavier than the whole budget: not kept
+    assert lru.get("huge") is None and lru.weight == 65
+    counted = LRU(2)
+    for i in range(3):
+        counted.put(i, i + 1)
+    assert len(counted) == 2 and counted.get(0) is None
+
+
+def test_table_memo_is_bounded_by_cells(tmp_path: Path) -> None:
+    """Regression: the memo held 2,000 tables whatever their size; a filter with made-up
+    values makes a new entry each time, so its size is now bounded in cells too."""
+    write_release(tmp_path, "r1", small_release_cells())
+    release = load_release(DataRoot(str(tmp_path)), "r1", CATALOGUE, memo_cells=100)
+    scope = Scope("p", frozenset({"sex", "region"}), frozenset({"cohort_count"}))
+    for i in range(50):
+        build_table(
+            release,
+            CATALOGUE,
+            scope,
+            cohort_type="ks4",
+            cohort="2014/15",
+            years_after=None,
+            measures=["cohort_count"],
+            by=["sex", "region"],
+            where=[Filter("sex", ("F", "M", f"made-up-{i}"))],
+        )
+    assert release.memo.weight <= 100
+    assert len(release.memo) < 50
