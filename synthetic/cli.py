@@ -78,6 +78,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         s["chunks"] = summary.chunks
         for name, rows in summary.rows.items():
             s[f"{name} rows"] = rows
+    if summary.recovered:
+        print(f"finished the interrupted run: {summary.persons:,} persons in {root.root}")
+        return 0
     print(
         f"wrote {summary.persons:,} persons in {summary.chunks} chunk(s) to {root.root} "
         f"in {summary.seconds:.1f} s ({summary.persons / max(summary.seconds, 1e-9):,.0f} "

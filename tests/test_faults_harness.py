@@ -1,0 +1,81 @@
+"""tests/faults.py's checks can fail: states a crash could leave are each reported."""
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tests.faults import Job, PointerWatch, digest, snapshot, state_problems
+
+RUNS = Job("j", ("x",), outputs=("t", "manifest.json"), runs="work", pointer="work/LATEST")
+UNITS = Job("s", ("x",), outputs=("raw/a", "truth/b"), units=(("raw/a",), ("truth/b",)))
+
+
+def table(folder: Path, values: list[int]) -> None:
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"v": values}), folder / "part-0.parquet")
+
+
+def run(root: Path, name: str, values: list[int], complete: bool = True) -> None:
+    table(root / "work" / name / "t", values)
+    if complete:
+        (root / "work" / name / "manifest.json").write_text(json.dumps({"run": name, "n": 1}))
+
+
+def test_table_digest_ignores_row_order_and_files(tmp_path: Path) -> None:
+    table(tmp_path / "a", [1, 2, 3])
+    (tmp_path / "b").mkdir()
+    pq.write_table(pa.table({"v": [3]}), tmp_path / "b" / "p0.parquet")
+    pq.write_table(pa.table({"v": [2, 1]}), tmp_path / "b" / "p1.parquet")
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert digest(tmp_path / "missing") is None
+
+
+def test_run_states(tmp_path: Path) -> None:
+    ref_root = tmp_path / "ref"
+    run(ref_root, "r0", [1, 2])
+    job = Job(**{**RUNS.__dict__, "ignore": ("run",)})
+    reference = snapshot(job, ref_root / "work/r0")
+    before = dict.fromkeys(job.outputs)
+    root = tmp_path / "d"
+    (root / "work").mkdir(parents=True)
+    assert state_problems(job, root, reference, before) == []
+    run(root, "r1", [2, 1])
+    (root / "work" / ".r2.tmp-1234").mkdir()  # hidden: fine
+    (root / "work" / "LATEST").write_text("r1\n")
+    assert state_problems(job, root, reference, before) == []
+    run(root, "r3", [1, 2], complete=False)
+    run(root, "r4", [9])
+    (root / "work" / "LATEST").write_text("r5\n")
+    assert state_problems(job, root, reference, before) == [
+        "work/r3 is visible but incomplete",
+        "work/r4 differs from the uninterrupted run",
+        "work/LATEST names 'r5', not a complete run",
+    ]
+
+
+def test_unit_states(tmp_path: Path) -> None:
+    new, old = tmp_path / "new", tmp_path / "old"
+    for root, v in ((new, 1), (old, 2)):
+        table(root / "raw/a", [v])
+        table(root / "truth/b", [v])
+    reference, before = snapshot(UNITS, new), snapshot(UNITS, old)
+    assert state_problems(UNITS, old, reference, before) == []
+    assert state_problems(UNITS, new, reference, before) == []
+    two = Job("s", ("x",), outputs=UNITS.outputs, units=(UNITS.outputs,))
+    mixed = tmp_path / "mixed"
+    table(mixed / "raw/a", [1])
+    table(mixed / "truth/b", [2])
+    assert state_problems(two, mixed, reference, before) == [
+        "outputs raw/a, truth/b are neither all as before nor all new (a mixture)"
+    ]
+
+
+def test_pointer_watch_sees_a_pointer_to_an_incomplete_run(tmp_path: Path) -> None:
+    run(tmp_path, "r1", [1], complete=False)
+    with PointerWatch(RUNS, tmp_path, interval=0.005) as watch:
+        (tmp_path / "work" / "LATEST").write_text("r1\n")
+        time.sleep(0.1)
+    assert watch.seen == ["r1"] and watch.problems == ["work/LATEST named incomplete run 'r1'"]
