@@ -12,6 +12,7 @@ Every problem is reported with the file, the key and what was expected (leo.conf
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -89,6 +90,9 @@ class Comparison(StrictModel):
     numeric     exact, within each absolute difference in `thresholds`, different
 
     A missing value on either side is its own level ("missing") and counts as no evidence.
+    A date outside `earliest` .. `latest` (dates, or "today" for the run's date) is set
+    aside as missing and counted (linkage/inputs.py): placeholders such as 1800-01-01 or
+    9999-12-31 would otherwise be strong false evidence.
     """
 
     column: str
@@ -99,6 +103,10 @@ class Comparison(StrictModel):
     swap_with: str | None = Field(default=None, description="name kind: the other name column")
     term_frequency_adjustments: bool | None = Field(
         default=None, description="default true for names, false otherwise"
+    )
+    earliest: date | None = Field(default=None, description="date kind: earlier is set aside")
+    latest: date | Literal["today"] | None = Field(
+        default=None, description="date kind: later is set aside; 'today' = the run's date"
     )
 
     @property
@@ -115,12 +123,22 @@ class Comparison(StrictModel):
     def date_format(self) -> str:
         return self.format or "%Y-%m-%d"
 
+    def date_range(self) -> tuple[date | None, date | None]:
+        """(earliest, latest) with "today" resolved to today's date (UTC)."""
+        latest = datetime.now(UTC).date() if self.latest == "today" else self.latest
+        return self.earliest, latest
+
     @model_validator(mode="after")
     def _kind_options(self) -> Comparison:
         if self.format is not None and self.kind != "date":
             raise ValueError(f"'format' applies to kind date only (this is kind {self.kind})")
         if self.format is not None and "%Y" not in self.format:
             raise ValueError(f"date format {self.format!r} must contain %Y, %m and %d")
+        if (self.earliest is not None or self.latest is not None) and self.kind != "date":
+            raise ValueError(f"'earliest' and 'latest' apply to kind date only ({self.kind})")
+        lo, hi = self.date_range()
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"'earliest' {lo} is after 'latest' {hi}")
         if self.swap_with is not None and self.kind != "name":
             raise ValueError(f"'swap_with' applies to kind name only (this is kind {self.kind})")
         if self.thresholds is not None:
@@ -188,6 +206,12 @@ class Settings(StrictModel):
         ge=0,
         lt=1,
         description="pairs at or above this probability are written (the threshold decides links)",
+    )
+    max_value_length: int = Field(
+        default=500,
+        ge=1,
+        description="a compared value longer than this many characters is not an identifier "
+        "(a shifted column, free text): it is set aside as missing and counted",
     )
     seed: int = 42
 

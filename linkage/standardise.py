@@ -103,7 +103,7 @@ def canonical_name(clean: pd.Series) -> pd.Series:
     return map_unique(clean, canonical_value)
 
 
-def _date_regex(fmt: str) -> re.Pattern[str]:
+def date_regex(fmt: str) -> re.Pattern[str]:
     out, i = [], 0
     packed = not any(
         ch in fmt.replace("%Y", "").replace("%m", "").replace("%d", "") for ch in "/-. "
@@ -130,7 +130,7 @@ def parse_dates(values: pd.Series, fmt: str) -> pd.DataFrame:
     real dates) and bad (present but not a real date in this format)."""
     raw = values.astype("string").str.strip()
     raw = raw.mask(raw == "")
-    parts = raw.str.extract(_date_regex(fmt))
+    parts = raw.str.extract(date_regex(fmt))
     y = pd.to_numeric(parts["Y"], errors="coerce").astype("Int32")
     m = pd.to_numeric(parts["m"], errors="coerce").astype("Int32")
     d = pd.to_numeric(parts["d"], errors="coerce").astype("Int32")

@@ -116,3 +116,82 @@ def test_csv_values_stay_text_and_bad_values_are_counted(tmp_path: Path) -> None
     assert q.to_dict("records") == [{"source": "people", "id": "q", "reason": NO_IDENTIFIERS}]
     model = (out / "model.json").read_text()
     assert '"0123"' not in model and "Smith" not in model  # parameters only, no values
+
+
+RANGED = Settings.model_validate(
+    {
+        **S.model_dump(exclude_none=True),
+        "comparisons": [
+            {"column": "surname", "kind": "name"},
+            {"column": "dob", "kind": "date", "earliest": "1900-01-01", "latest": "2030-12-31"},
+        ],
+        "max_value_length": 20,
+    }
+)
+
+
+def test_values_that_cannot_be_identifiers_are_set_aside_and_counted(
+    engine: object | None,
+) -> None:
+    rows = [
+        *GOOD,
+        ("4", "Smith", "1850-01-01"),  # before the range
+        ("5", "Smith", "2091-05-04"),  # after it
+        ("6", "S" * 10_000, "2000-01-01"),  # a surname of 10,000 characters
+        ("7", "T" * 10_000, "9999-12-31"),  # nothing left: quarantined
+        ("8", "Jones", "2001-02-31"),  # impossible but in range: kept (standardise counts it)
+    ]
+    df = frame(rows)
+    if engine is None:
+        out, rep = check_pandas("people", df, RANGED)
+    else:
+        sdf = engine.createDataFrame(
+            df.where(pd.notna(df), None), "id string, surname string, dob string"
+        )  # type: ignore[attr-defined]
+        o, rep = check_spark("people", sdf, RANGED)
+        out = o.toPandas()
+    assert rep.values == {
+        "dob": {"before 1900-01-01: set aside": 1, "after 2030-12-31: set aside": 2},
+        "surname": {"over 20 characters: set aside": 2},
+    }
+    assert rep.quarantined == {NO_IDENTIFIERS: 1}
+    got = out.set_index("id")
+    assert pd.isna(got.loc["4", "dob"]) and pd.isna(got.loc["6", "surname"])
+    assert got.loc["6", "dob"] == "2000-01-01" and got.loc["8", "dob"] == "2001-02-31"
+    assert got.loc["7", "__reason"] == NO_IDENTIFIERS and pd.isna(got.loc["4", "__reason"])
+
+
+def test_a_column_with_every_value_set_aside_is_an_error(engine: object | None) -> None:
+    rows = [(i, s, "1800-01-01") for i, s, _ in GOOD]
+    df = frame(rows)
+    with pytest.raises(InputError, match="column 'dob' has no usable value in any of its 3 rows"):
+        if engine is None:
+            check_pandas("people", df, RANGED)
+        else:
+            sdf = engine.createDataFrame(df, "id string, surname string, dob string")  # type: ignore[attr-defined]
+            check_spark("people", sdf, RANGED)
+
+
+@pytest.mark.spark
+def test_invalid_utf8_is_replaced_in_names_and_quarantined_in_ids(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Parquet strings may hold any bytes: a name keeps its readable part, an id is not
+    guessed at."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def text(values: list[bytes]) -> pa.Array:
+        return pa.array(values, pa.binary()).view(pa.string())
+
+    t = pa.table(
+        {
+            "id": text([b"1", b"2", b"\xff3"]),
+            "surname": text([b"Zo\xebe", b"Smith", b"Jones"]),
+            "dob": text([b"2000-01-01"] * 3),
+        }
+    )
+    pq.write_table(t, tmp_path / "p.parquet")
+    out, rep = check_spark("people", spark.read.parquet(str(tmp_path / "p.parquet")), S)
+    assert rep.values == {"surname": {"not valid UTF-8: invalid bytes replaced": 1}}
+    assert rep.quarantined == {"unique id not valid UTF-8": 1}
+    rows = {r["surname"]: r["__reason"] for r in out.collect()}
+    assert rows == {"Zo\ufffde": None, "Smith": None, "Jones": "unique id not valid UTF-8"}

@@ -89,3 +89,33 @@ def test_parse_term() -> None:
     assert parse_term("substr(surname, 1, 3)").args == (1, 3)
     with pytest.raises(ValueError, match="takes 2"):
         parse_term("substr(surname)")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("{column: forename, kind: name, earliest: 1900-01-01}", "apply to kind date only"),
+        (
+            "{column: date_of_birth, kind: date, earliest: 2001-01-01, latest: 2000-01-01}",
+            "'earliest' 2001-01-01 is after 'latest' 2000-01-01",
+        ),
+        (
+            "{column: date_of_birth, kind: date, latest: tomorrow}",
+            r"comparisons\[2\]\.latest.*Input should be 'today' \(got 'tomorrow'\)",
+        ),
+    ],
+)
+def test_date_range_is_checked(tmp_path: Path, line: str, message: str) -> None:
+    text = BASE.replace('{column: date_of_birth, kind: date, format: "%Y-%m-%d"}', line)
+    if "forename" in line:
+        text = BASE.replace("{column: forename, kind: name}", line)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text))
+
+
+def test_date_range_today_is_the_run_date(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    text = BASE.replace('format: "%Y-%m-%d"}', "earliest: 1900-01-01, latest: today}")
+    comp = load_settings(write(tmp_path, text)).comparisons[2]
+    assert comp.date_range() == (date(1900, 1, 1), datetime.now(UTC).date())
