@@ -65,12 +65,19 @@ def _cmd_link_tables(args: argparse.Namespace) -> int:
 def _cmd_link(args: argparse.Namespace) -> int:
     from leo.layout import resolve_data_root
     from linkage.pseudonymise import load_key
-    from spark_jobs.link import link_leo
+    from spark_jobs.extracts import LocalFiles, check_extract
+    from spark_jobs.link import link_leo, load_linkage_conf
     from spark_jobs.session import spark_session
 
-    key = load_key(args.key_file)  # fail before starting Spark
+    # the key, the settings and (on a local data root) every source file fail before Spark
+    # starts: in a second, not after a JVM start
+    key = load_key(args.key_file)
+    conf = load_linkage_conf(args.conf)
     root = resolve_data_root(args.data)
-    run = link_leo(spark_session("leo-link"), root, key, conf_dir=args.conf)
+    if root.is_local:
+        for source in conf.sources:
+            check_extract(LocalFiles(), root, source)
+    run = link_leo(spark_session("leo-link"), root, key, conf=conf)
     print(f"linkage run {run} written to {root.work(run)}")
     return 0
 

@@ -144,7 +144,8 @@ def _summary(result: LinkResult, reports: list[InputReport], settings: Settings)
     return {
         "settings": json.loads(settings.model_dump_json()),
         "inputs": [
-            {"table": r.table, "rows": r.rows, "quarantined": r.quarantined} for r in reports
+            {"table": r.table, "rows": r.rows, "quarantined": r.quarantined, "values": r.values}
+            for r in reports
         ],
         **result.summary(),
         "match_weight_histogram": {
@@ -311,64 +312,87 @@ def _hmac_column(
     return df.mapInPandas(fn, schema)
 
 
-def read_sources(
-    spark: SparkSession, root: DataRoot, conf: LeoLinkageConf
-) -> tuple[DataFrame, list[InputReport]]:
-    """All source records as (source, record_id, identity columns..., __reason)."""
+def read_source(
+    spark: SparkSession, root: DataRoot, source: str, conf: LeoLinkageConf
+) -> tuple[DataFrame, InputReport]:
+    """One source's records as (source, record_id, identity columns..., __reason), after the
+    file checks (spark_jobs/extracts.py) and the record checks (linkage/inputs.py)."""
     from pyspark.sql import functions as F
 
     from leo.schema import SOURCES
     from linkage.inputs import check_spark
-    from spark_jobs.storage import HadoopStorage
+    from spark_jobs.extracts import read_extract, spark_read_failure
 
-    store = HadoopStorage(spark)
+    table = SOURCES[source]
+    df, extract = read_extract(spark, root, source)
+    own = [c for c in conf.identity_columns if c in table.names]
+    assert table.record_id is not None
+    try:
+        df, rep = check_spark(extract.label, df, conf.settings, uid=table.record_id, columns=own)
+    except Exception as exc:
+        failure = spark_read_failure(exc, extract.label)
+        if failure is None:
+            raise
+        raise failure from None
+    if rep.rows != extract.rows:
+        raise InputError(
+            f"{extract.label}: Spark read {rep.rows:,} rows, its files' footers hold "
+            f"{extract.rows:,} (are spark.sql.files.ignoreCorruptFiles or ignoreMissingFiles set?)"
+        )
+    cols = [
+        F.col(c) if c in own else F.lit(None).cast("string").alias(c) for c in conf.identity_columns
+    ]
+    return df.select(
+        F.lit(source).alias("source"),
+        F.col(table.record_id).cast("string").alias("record_id"),
+        *cols,
+        "__reason",
+    ), rep
+
+
+def read_sources(
+    spark: SparkSession, root: DataRoot, conf: LeoLinkageConf
+) -> tuple[DataFrame, list[InputReport]]:
+    """All source records as (source, record_id, identity columns..., __reason)."""
     frames, reports = [], []
     for source in conf.sources:
-        table = SOURCES[source]
-        uri = root.uri("raw", source)
-        if not store.exists(uri) or not store.list_names(uri):
-            raise InputError(
-                f"raw/{source}: no extract at {root.raw(source)} (run `leo synth` or load it)"
-            )
-        df = spark.read.parquet(uri)
-        own = [c for c in conf.identity_columns if c in table.names]
-        assert table.record_id is not None
-        df, rep = check_spark(f"raw/{source}", df, conf.settings, uid=table.record_id, columns=own)
+        df, rep = read_source(spark, root, source, conf)
+        frames.append(df)
         reports.append(rep)
-        cols = [
-            F.col(c) if c in own else F.lit(None).cast("string").alias(c)
-            for c in conf.identity_columns
-        ]
-        frames.append(
-            df.select(
-                F.lit(source).alias("source"),
-                F.col(table.record_id).cast("string").alias("record_id"),
-                *cols,
-                "__reason",
-            )
-        )
     events = frames[0]
     for f in frames[1:]:
         events = events.unionByName(f)
     return events, reports
 
 
+def load_linkage_conf(conf_dir: str | None = None) -> LeoLinkageConf:
+    from leo.config import load_conf
+
+    return load_conf(LeoLinkageConf, "linkage.yaml", conf_dir)
+
+
 def link_leo(
-    spark: SparkSession, root: DataRoot, key: PseudonymisationKey, conf_dir: str | None = None
+    spark: SparkSession,
+    root: DataRoot,
+    key: PseudonymisationKey,
+    conf_dir: str | None = None,
+    conf: LeoLinkageConf | None = None,
 ) -> str:
-    """Link the LEO sources into work/<run>/ and point work/LATEST at it; returns the run id."""
+    """Link the LEO sources into work/<run>/ and point work/LATEST at it; returns the run id.
+    `conf` (else conf/linkage.yaml from `conf_dir`) is loaded by the CLI before Spark starts,
+    so a bad file fails in a second."""
     import time
 
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from leo.config import load_conf
+    from leo.faults import fault_point
     from leo.layout import new_run_id
     from linkage.linker import link_spark
     from spark_jobs.storage import HadoopStorage
 
     started = time.time()
-    conf = load_conf(LeoLinkageConf, "linkage.yaml", conf_dir)
+    conf = conf or load_linkage_conf(conf_dir)
     settings = conf.settings
     store = HadoopStorage(spark)
     run = new_run_id()
@@ -380,6 +404,10 @@ def link_leo(
         events = events.persist(StorageLevel.MEMORY_AND_DISK)
         s["records"] = sum(r.rows for r in reports)
         s["quarantined"] = sum(sum(r.quarantined.values()) for r in reports)
+        s["values set aside or repaired"] = sum(
+            n for r in reports for rules in r.values.values() for n in rules.values()
+        )
+    fault_point("link:after-read")
 
     with stage(log, "identity profiles") as s:
         ok = events.where(F.col("__reason").isNull())
@@ -391,11 +419,13 @@ def link_leo(
         profiles = _hmac_column(profiles, key, "profile", ["source", "__rep"], PROFILE_KEY)
         profiles = profiles.persist(StorageLevel.MEMORY_AND_DISK)
         s["profiles"] = profiles.count()
+    fault_point("link:after-profiles")
 
     records = profiles.select(
         F.col("source").alias("__src"), F.col(PROFILE_KEY).alias("__uid"), *idents
     )
     result = link_spark(spark, records, settings)
+    fault_point("link:after-linkage")
 
     with stage(log, "persons") as s:
         ids = result.ids  # __id, __src, __uid (= profile_key)
@@ -493,6 +523,7 @@ def link_leo(
         summary = _summary(result, reports, settings)
         with store.atomic_dir(target) as tmp:
             _write_contract(record_person, RECORD_PERSON, f"{tmp}/record_person")
+            fault_point("link:mid-write")
             _write_contract(persons.drop("__linked"), LINKED_PERSONS, f"{tmp}/persons")
             record_profile.write.parquet(f"{tmp}/record_profile")
             profile_person.select("source", PROFILE_KEY, "person_pid").write.parquet(
@@ -526,7 +557,8 @@ def link_leo(
                 "kind": "linkage",
                 "data_root": root.root,
                 "inputs": {
-                    r.table: {"rows": r.rows, "quarantined": r.quarantined} for r in reports
+                    r.table: {"rows": r.rows, "quarantined": r.quarantined, "values": r.values}
+                    for r in reports
                 },
                 "row_accounting": {"input_rows": total_in, **status_counts, "accounted": accounted},
                 "profiles": int(result.counts["records"]),
@@ -540,6 +572,7 @@ def link_leo(
             if accounted != total_in:
                 raise RuntimeError(f"row accounting: {accounted} records out, {total_in} in")
             store.write_text(f"{tmp}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+        fault_point("link:before-pointer")
         store.write_text(f"{work}/LATEST", run + "\n")
         s["run"] = run
     return run

@@ -48,6 +48,29 @@ class HadoopStorage:
         names = [s.getPath().getName() for s in fs.listStatus(path)]
         return sorted(n for n in names if not n.startswith((".", "_")))
 
+    def list_files(self, uri: str) -> list[tuple[str, int, bool]]:
+        """(name, length in bytes, is a folder) of each entry directly under `uri`, hidden
+        ones left out, sorted by name; [] if absent."""
+        fs, path = self._path(uri)
+        if not fs.exists(path):
+            return []
+        entries = [
+            (s.getPath().getName(), int(s.getLen()), bool(s.isDirectory()))
+            for s in fs.listStatus(path)
+        ]
+        return sorted(e for e in entries if not e[0].startswith((".", "_")))
+
+    def read_range(self, uri: str, offset: int, length: int) -> bytes:
+        """`length` bytes of a file from `offset` (for footers: no whole-file reads)."""
+        fs, path = self._path(uri)
+        stream = fs.open(path)
+        try:
+            stream.seek(offset)
+            data = self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream, length)
+        finally:
+            stream.close()
+        return bytes(data)
+
     def read_text(self, uri: str) -> str:
         fs, path = self._path(uri)
         stream = fs.open(path)

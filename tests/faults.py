@@ -255,17 +255,21 @@ def _group_members(pgid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def fault_env(fault: str | None) -> Iterator[None]:
-    """LEO_FAULT set for code run in this process (an in-process job run)."""
-    old = os.environ.pop(ENV, None)
-    if fault:
-        os.environ[ENV] = fault
+def job_env(job: Job, fault: str | None) -> Iterator[None]:
+    """The job's environment and LEO_FAULT, for a run in this process."""
+    wanted = {**job.env, ENV: fault}
+    old = {k: os.environ.get(k) for k in wanted}
+    for k, v in wanted.items():
+        os.environ.pop(k, None)
+        if v is not None:
+            os.environ[k] = v
     try:
         yield
     finally:
-        os.environ.pop(ENV, None)
-        if old is not None:
-            os.environ[ENV] = old
+        for k, v in old.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
 
 
 def run_in_process(job: Job, root: Path, fault: str | None = None) -> int:
@@ -273,7 +277,7 @@ def run_in_process(job: Job, root: Path, fault: str | None = None) -> int:
     session): no kills here, only raising fault points."""
     from leo.cli import main
 
-    with fault_env(fault):
+    with job_env(job, fault):
         return main(job.args(root))
 
 
