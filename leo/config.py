@@ -62,11 +62,13 @@ def _format_location(loc: tuple[Any, ...]) -> str:
 def format_validation_error(source: str, err: ValidationError) -> str:
     lines = [f"{source}: invalid configuration ({err.error_count()} problem(s))"]
     for e in err.errors():
-        got = e.get("input")
-        shown = repr(got)
+        where = _format_location(tuple(e["loc"]))
+        if e["type"] == "missing":  # the input is the whole enclosing mapping: noise
+            lines.append(f"  - key '{where}': {e['msg']}")
+            continue
+        shown = repr(e.get("input"))
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        where = _format_location(tuple(e["loc"]))
         lines.append(f"  - key '{where}': {e['msg']} (got {shown})")
     return "\n".join(lines)
 
