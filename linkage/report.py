@@ -704,6 +704,21 @@ def _accounting(inp: ReportInputs) -> str:
             "A record is quarantined only when it cannot be linked at all.",
         )
     )
+    dealt = [
+        (i["table"], col, rule, n)
+        for i in inputs
+        for col, rules in (i.get("values") or {}).items()
+        for rule, n in rules.items()
+    ]
+    if dealt:
+        out.append(
+            _table(
+                ["table", "column", "values", "records"],
+                [[t, col, rule, fmt_count(n)] for t, col, rule, n in dealt],
+                "Values that cannot be identifiers (linkage/inputs.py); each record is kept "
+                "and linked on its other identifiers.",
+            )
+        )
     c = inp.summary.get("counts", {})
     bad = c.get("unreadable_values") or {}
     n = c.get("records") or 0

@@ -66,6 +66,21 @@ def test_the_page_parses_and_has_a_chart_with_numbers_per_comparison() -> None:
     assert f"{c.m[0]:.6g}" in html and f"{c.u[0]:.6g}" in html and f"{c.weights()[0]:+.3f}" in html
 
 
+def test_values_set_aside_are_listed_per_table_and_column() -> None:
+    inputs = _inputs(sane_model())
+    assert inputs.manifest is not None
+    inputs.manifest["inputs"]["raw/ks4"]["values"] = {
+        "date_of_birth": {"after 2026-12-01: set aside": 7},
+        "forename": {"not valid UTF-8: invalid bytes replaced": 2},
+    }
+    text = " ".join(Page(render(inputs)).text)
+    assert "after 2026-12-01: set aside" in text and "not valid UTF-8" in text
+    assert "Values that cannot be identifiers" in text
+    assert "Values that cannot be identifiers" not in " ".join(
+        Page(render(_inputs(sane_model()))).text
+    )
+
+
 def test_the_page_loads_nothing_from_anywhere() -> None:
     page = Page(render(_inputs(insane_model(), evaluation())))
     assert not page.all("script") and not page.all("link") and not page.all("img")
