@@ -16,9 +16,9 @@ its runs and their pointer live, and the inputs it must not touch. The invariant
         pointer="linked/LATEST", inputs=("raw", "work"))
     Job("publish", ("publish", "--data", "{data}"), outputs=("cells", "manifest.json"),
         runs="published", pointer="published/CURRENT", inputs=("linked",))
-and for publish an observer that polls an API server started on the data root, as
-PointerWatch polls the pointer: every answer must come from the previous release or the
-new complete one.
+and for publish `ApiWatch`, an API server started on the data root and asked, all the time
+the job runs, which release it serves: every answer must be a 200 from a complete release,
+the previous one until the new one is complete.
 """
 
 from __future__ import annotations
@@ -179,6 +179,57 @@ class PointerWatch:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class ApiWatch:
+    """`leo serve` on the data root (its own process), asked GET /healthz every `interval`
+    while a job runs: every answer must be a 200 naming a complete release (its folder holds
+    manifest.json). The data root needs a release and an access database before."""
+
+    def __init__(self, root: Path, conf: Path, interval: float = 0.05) -> None:
+        self.root, self.conf, self.interval = root, conf, interval
+        self.seen: list[str] = []  # releases answered from, in order, without repeats
+        self.answers = 0
+        self.problems: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._server: contextlib.ExitStack | None = None
+        self.url = ""
+
+    def _watch(self) -> None:
+        import httpx
+
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                try:
+                    r = client.get(f"{self.url}/healthz")
+                    release = r.json().get("release") if r.status_code == 200 else None
+                except (httpx.HTTPError, ValueError) as exc:
+                    self.problems.append(f"no answer: {type(exc).__name__}")
+                    release = None
+                else:
+                    self.answers += 1
+                    if r.status_code != 200:
+                        self.problems.append(f"status {r.status_code}")
+                if release is not None and (not self.seen or self.seen[-1] != release):
+                    self.seen.append(release)
+                    if not (self.root / "published" / release / "manifest.json").is_file():
+                        self.problems.append(f"answered from incomplete release {release!r}")
+                self._stop.wait(self.interval)
+
+    def __enter__(self) -> ApiWatch:
+        from tests.security.load import leo_serve
+
+        self._server = contextlib.ExitStack()
+        self.url, _ = self._server.enter_context(leo_serve(self.root, self.conf))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._server is not None:
+            self._server.close()
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 import json
 import time
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from tests.faults import Job, PointerWatch, digest, snapshot, state_problems
+from tests.faults import ApiWatch, Job, PointerWatch, digest, snapshot, state_problems
 
 RUNS = Job("j", ("x",), outputs=("t", "manifest.json"), runs="work", pointer="work/LATEST")
 UNITS = Job("s", ("x",), outputs=("raw/a", "truth/b"), units=(("raw/a",), ("truth/b",)))
@@ -79,3 +81,40 @@ def test_pointer_watch_sees_a_pointer_to_an_incomplete_run(tmp_path: Path) -> No
         (tmp_path / "work" / "LATEST").write_text("r1\n")
         time.sleep(0.1)
     assert watch.seen == ["r1"] and watch.problems == ["work/LATEST named incomplete run 'r1'"]
+
+
+@pytest.mark.slow
+def test_api_watch_follows_releases_and_sees_the_server_go(tmp_path: Path) -> None:
+    """What `leo publish`'s fault tests will use: the API keeps answering from a complete
+    release while the pointer moves, and a server that stops answering is a problem."""
+    from api.access import AccessDB
+    from tests.api.releases import small_release_cells, write_release
+
+    write_release(tmp_path, "r1", small_release_cells())
+    AccessDB(tmp_path / "access" / "access.db").add_analyst("a.b", "A", "O", date(2099, 1, 1))
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "api.yaml").write_text("release_poll_seconds: 0.1\n")
+    with ApiWatch(tmp_path, conf) as watch:
+        time.sleep(1)
+        write_release(tmp_path, "r2", small_release_cells())
+        time.sleep(2)
+        # a partial release made current: the server keeps serving r2 (the watch agrees),
+        # PointerWatch on published/CURRENT would flag the pointer itself
+        (tmp_path / "published" / "r3" / "cells").mkdir(parents=True)
+        (tmp_path / "published" / "CURRENT").write_text("r3\n")
+        time.sleep(1)
+    assert watch.seen == ["r1", "r2"] and watch.problems == [] and watch.answers > 10
+    published = Job("p", ("x",), (), runs="published", pointer="published/CURRENT")
+    assert state_problems(published, tmp_path, {}, {}) == [
+        "published/r3 is visible but incomplete",
+        "published/CURRENT names 'r3', not a complete run",
+    ]
+
+    gone = ApiWatch(tmp_path, conf)
+    (tmp_path / "published" / "CURRENT").write_text("r2\n")
+    with gone:
+        assert gone._server is not None
+        gone._server.close()  # the server stops while the watch still asks
+        time.sleep(1)
+    assert any(p.startswith("no answer") for p in gone.problems)
