@@ -62,7 +62,8 @@ class Measure(StrictModel):
     kind: MeasureKind
     unit: Literal["people", "percent", "GBP"]
     definition: str
-    column: str | None = None  # rate: the boolean outcome column
+    # count/rate: the boolean column counted; quantile/mean: the numeric column summarised
+    column: str | None = None
     activity: list[str] = Field(default_factory=list)  # share: the activity categories counted
     quantile: float | None = Field(default=None, gt=0, lt=1)
 
@@ -93,12 +94,26 @@ class Catalogue(StrictModel):
             if d.column not in outcome_columns:
                 raise ValueError(f"dimension '{d.id}': column '{d.column}' not in cohort_outcomes")
         for m in self.measures:
-            if m.kind == "rate" and m.column not in outcome_columns:
-                raise ValueError(f"measure '{m.id}': a rate needs a cohort_outcomes column")
+            if m.kind in ("rate", "quantile", "mean") and m.column is None:
+                raise ValueError(f"measure '{m.id}': a {m.kind} needs a cohort_outcomes column")
+            if m.column is not None:
+                if m.column not in outcome_columns:
+                    raise ValueError(f"measure '{m.id}': column '{m.column}' not in cohort_outcomes")
+                numeric = m.kind in ("quantile", "mean")
+                is_bool = str(COHORT_OUTCOMES.column(m.column).type) == "bool"
+                if is_bool == numeric:
+                    want = "a numeric" if numeric else "a boolean"
+                    raise ValueError(f"measure '{m.id}': column '{m.column}' is not {want} column")
             if m.kind == "share" and not m.activity:
                 raise ValueError(f"measure '{m.id}': a share needs its activity categories")
             if m.kind == "quantile" and m.quantile is None:
                 raise ValueError(f"measure '{m.id}': a quantile needs `quantile`")
+        populations = [m.id for m in self.measures if m.kind == "count" and m.column is None]
+        if len(populations) != 1:
+            raise ValueError(
+                f"exactly one count measure without a column (the population) is needed, "
+                f"found {populations}"
+            )
         for ds in self.datasets:
             if ds.source and ds.source not in SOURCES:
                 raise ValueError(f"dataset '{ds.id}': unknown source '{ds.source}'")
@@ -123,6 +138,12 @@ class Catalogue(StrictModel):
     @cached_property
     def package_by_id(self) -> dict[str, Package]:
         return {p.id: p for p in self.packages}
+
+    @cached_property
+    def population(self) -> Measure:
+        """The count of everybody in a cell (kind count, no column): the denominator of
+        every rate and share."""
+        return next(m for m in self.measures if m.kind == "count" and m.column is None)
 
     def dimensions_for(self, cohort_type: str) -> list[Dimension]:
         return [d for d in self.dimensions if cohort_type in d.cohort_types]

@@ -1,0 +1,83 @@
+"""Secondary suppression driven by the attack: cells the attacker pins get company.
+
+For each system (population first, since the numerator systems take their denominators
+from it), attack; for every pinned target suppress the best candidate among the published
+cells that share an equation with it (a sibling with the smallest value first, then the
+parent, then children), and attack again, until nothing is pinned. Only cells the attack
+shows are needed are suppressed, so suppression stays as low as the rules allow (the
+optimal pattern is NP-hard in general; this greedy one is measured in the manifest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from disclosure.attack import Attack, Finding, Slice, System
+from disclosure.policy import Policy
+from leo.catalogue import Catalogue
+from leo.errors import LeoError
+
+
+class ProtectionError(LeoError):
+    """Secondary suppression could not protect every target within max_rounds."""
+
+
+def protect(
+    cells: pd.DataFrame, catalogue: Catalogue, policy: Policy, dims: list[str]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    attack = Attack(cells, catalogue, policy, dims)
+    report: dict[str, Any] = {"secondary_suppressions": 0, "rounds_max": 0}
+    if not policy.differencing.suppresses:
+        return attack.cells, report
+    for sl in attack.slices:
+        pop_id = catalogue.population.id
+        if pop_id not in sl.rows:
+            continue
+        pop = _until_clean(attack, sl, lambda: attack.count_system(sl, catalogue.population), report)
+        for m in catalogue.measures:
+            if m.id == pop_id or m.id not in sl.rows:
+                continue
+            if m.kind == "count":
+                _until_clean(attack, sl, lambda m=m: attack.count_system(sl, m), report)
+            elif m.kind in ("rate", "share"):
+                _until_clean(attack, sl, lambda m=m: attack.numerator_system(sl, m, pop), report)
+    report["attack"] = attack.stats.as_dict()
+    return attack.cells, report
+
+
+def _until_clean(attack: Attack, sl: Slice, build: Any, report: dict[str, Any]) -> System:
+    policy = attack.policy
+    only: set[int] | None = None
+    for rounds in range(1, policy.differencing.max_rounds + 1):
+        system: System = build()
+        # suppressing a cell only widens bounds, so targets once protected stay protected:
+        # after the first round only the pinned ones are examined again
+        pinned = [f for f in attack.solve(system, only) if f.kind == "pinned"]
+        if not pinned:
+            report["rounds_max"] = max(report["rounds_max"], rounds)
+            return system
+        only = {int(np.flatnonzero(system.rows == f.row)[0]) for f in pinned}
+        chosen = {_choose(attack, f) for f in pinned}
+        for row in chosen:
+            attack.cells.loc[row, ["value", "status", "flag", "reason"]] = [
+                None,
+                "suppressed",
+                "c",
+                policy.reason_secondary,
+            ]
+        report["secondary_suppressions"] += len(chosen)
+    raise ProtectionError(
+        f"secondary suppression did not converge in {policy.differencing.max_rounds} rounds "
+        f"for {sl.key}; still pinned: {pinned[0].describe()}"
+    )
+
+
+def _choose(attack: Attack, f: Finding) -> int:
+    status = attack.cells["status"]
+    for row in f.candidates:
+        if status.iat[row] != "suppressed":
+            return row
+    raise ProtectionError(f"no published cell left to protect {f.describe()}")
