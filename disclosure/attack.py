@@ -41,11 +41,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from disclosure.cube import KEY_COLUMNS, group_mask
+from disclosure.cube import KEY_COLUMNS
 from disclosure.policy import Policy
 from leo.catalogue import Catalogue, Measure
 
-NONE_TOKEN = "\x1e(all)"  # stands for "all" (null) in a group key (numpy strips NULs)
+NONE_TOKEN = "\x1e(all)"  # noqa: S105 - "all" (null) in a group key; numpy strips NULs
 EPS = 1e-6
 
 
@@ -88,6 +88,19 @@ class AttackStats:
     min_width: float = math.inf
     widths: list[float] = field(default_factory=list)
     seconds: float = 0.0
+
+    @staticmethod
+    def merge(parts: list[AttackStats]) -> AttackStats:
+        out = AttackStats()
+        for p in parts:
+            out.systems += p.systems
+            out.targets += p.targets
+            out.linear_programmes += p.linear_programmes
+            out.certified_by_solutions += p.certified_by_solutions
+            out.min_width = min(out.min_width, p.min_width)
+            out.widths += p.widths
+            out.seconds += p.seconds
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         w = np.array(self.widths) if self.widths else np.array([np.nan])
@@ -405,7 +418,10 @@ class Attack:
         if len(crossed):
             # no values satisfy the equations within the policy's bounds: the release is
             # not what its policy says (the attacker learns that the rules were broken)
-            return [*findings, self._finding(system, int(crossed[0]), "inconsistent", "propagation")]
+            return [
+                *findings,
+                self._finding(system, int(crossed[0]), "inconsistent", "propagation"),
+            ]
         targets = sorted(g for g in system.cases if only is None or g in only)
         if not targets:
             return findings
@@ -525,6 +541,7 @@ class Attack:
         return out
 
     def run(self) -> list[Finding]:
+        """Attack every slice (in this process; see run_attack for all slices at once)."""
         start = time.perf_counter()
         findings: list[Finding] = []
         for sl in self.slices:
@@ -532,3 +549,26 @@ class Attack:
                 findings += self.solve(system)
         self.stats.seconds += time.perf_counter() - start
         return findings
+
+
+def _attack_slice(
+    part: pd.DataFrame, catalogue: Catalogue, policy: Policy, dims: list[str]
+) -> tuple[list[Finding], AttackStats]:
+    a = Attack(part, catalogue, policy, dims)
+    return a.run(), a.stats
+
+
+def run_attack(
+    cells: pd.DataFrame, catalogue: Catalogue, policy: Policy, dims: list[str]
+) -> tuple[list[Finding], AttackStats]:
+    """The attack on every slice, in worker processes (disclosure/slices.py)."""
+    from functools import partial
+
+    from disclosure.slices import map_slices, split
+
+    if cells.empty:
+        return [], AttackStats()
+    fn = partial(_attack_slice, catalogue=catalogue, policy=policy, dims=dims)
+    results = map_slices(fn, split(cells))
+    findings = [f for r in results for f in r[0]]
+    return findings, AttackStats.merge([r[1] for r in results])

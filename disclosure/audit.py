@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from disclosure.attack import Attack, Finding
+from disclosure.attack import Finding, run_attack
 from disclosure.cube import KEY_COLUMNS, contributors_col, n_col
 from disclosure.policy import Policy
 from leo.catalogue import Catalogue
@@ -54,6 +54,7 @@ class AuditReport:
             "violations_shown": self.violations[:SHOWN],
             "pinned": sum(f.kind == "pinned" for f in self.findings),
             "rate_leaks": sum(f.kind == "rate_leak" for f in self.findings),
+            "inconsistent": sum(f.kind == "inconsistent" for f in self.findings),
             "findings_shown": [f.describe() for f in self.findings[:SHOWN]],
             "attack": self.attack,
             "seconds": round(self.seconds, 2),
@@ -86,8 +87,7 @@ def audit(
     violations = _cell_invariants(cells, catalogue, policy)
     if cube is not None:
         violations += _truth_invariants(cells, cube, catalogue, policy, dims)
-    attack = Attack(cells, catalogue, policy, dims)
-    findings = attack.run()
+    findings, stats = run_attack(cells, catalogue, policy, dims)
     suppressed = int((cells["status"] == "suppressed").sum())
     return AuditReport(
         passed=not violations and not findings,
@@ -95,7 +95,7 @@ def audit(
         suppressed=suppressed,
         violations=violations,
         findings=findings,
-        attack=attack.stats.as_dict(),
+        attack=stats.as_dict(),
         seconds=time.perf_counter() - start,
     )
 
@@ -176,13 +176,17 @@ def _truth_invariants(
             small = (pop < t) | (k < t)
             if policy.rates.protect_complement:
                 small |= (pop - k) < t
-            out += _bad(f"{m.id}: published on a small numerator or complement", mine & small, joined)
+            out += _bad(
+                f"{m.id}: published on a small numerator or complement", mine & small, joined
+            )
         else:
             assert m.column is not None
             c = joined[contributors_col(m.column)].to_numpy()
             q = m.quantile if m.kind == "quantile" else None
             need = policy.earnings.min_contributors(q)
-            out += _bad(f"{m.id}: published on fewer than {need} earners", mine & (c < need), joined)
+            out += _bad(
+                f"{m.id}: published on fewer than {need} earners", mine & (c < need), joined
+            )
             if m.kind == "mean":
                 total = joined[f"sum:{m.column}"].to_numpy(dtype=np.float64)
                 top1 = joined[f"top1:{m.column}"].to_numpy(dtype=np.float64)
@@ -200,9 +204,10 @@ def _truth_invariants(
 def suppression_statistics(cells: pd.DataFrame, catalogue: Catalogue) -> dict[str, Any]:
     """Per measure: cells, share suppressed (primary and secondary), share flagged u, and the
     mean absolute distortion of published values against the truth (TRUE column)."""
-    from disclosure.rules import TRUE
+    from disclosure.rules import POP, TRUE
 
     stats: dict[str, Any] = {}
+    nonempty_all = cells[POP] > 0
     for m in catalogue.measures:
         c = cells[cells["measure"] == m.id]
         if c.empty:
@@ -211,10 +216,15 @@ def suppression_statistics(cells: pd.DataFrame, catalogue: Catalogue) -> dict[st
         secondary = sup & c["reason"].str.startswith("secondary")
         shown = ~sup
         dist = (c.loc[shown, "value"] - c.loc[shown, TRUE]).abs()
+        nonempty = c[POP] > 0
         stats[m.id] = {
             "unit": m.unit,
             "cells": len(c),
             "share_suppressed": round(float(sup.mean()), 5),
+            # of the cells whose group has anybody in it (empty groups are always suppressed)
+            "share_suppressed_nonempty": round(float(sup[nonempty].mean()), 5)
+            if nonempty.any()
+            else None,
             "share_suppressed_primary": round(float((sup & ~secondary).mean()), 5),
             "share_suppressed_secondary": round(float(secondary.mean()), 5),
             "share_low_reliability": round(float((c["status"] == "low_reliability").mean()), 5),
@@ -224,5 +234,8 @@ def suppression_statistics(cells: pd.DataFrame, catalogue: Catalogue) -> dict[st
     stats["all"] = {
         "cells": len(cells),
         "share_suppressed": round(float(sup.mean()), 5) if len(cells) else math.nan,
+        "share_suppressed_nonempty": round(float(sup[nonempty_all].mean()), 5)
+        if nonempty_all.any()
+        else None,
     }
     return stats

@@ -213,7 +213,10 @@ def policy_markdown(policy: Policy) -> str:
             f"p-ratio < {policy.dominance.p_ratio:g}",
         ),
         ("never released", ", ".join(policy.never_release)),
-        ("low reliability (u)", f"rates and earnings on fewer than {policy.low_reliability_below} people"),
+        (
+            "low reliability (u)",
+            f"rates and earnings on fewer than {policy.low_reliability_below} people",
+        ),
         ("differencing", f"`{d.method}`; protection width {d.protection_width:g} people"),
         (
             "cell key",

@@ -10,15 +10,21 @@ optimal pattern is NP-hard in general; this greedy one is measured in the manife
 
 from __future__ import annotations
 
+import logging
+import time
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from disclosure.attack import Attack, Finding, Slice, System
+from disclosure.attack import Attack, AttackStats, Finding, Slice, System
 from disclosure.policy import Policy
+from disclosure.slices import map_slices, split
 from leo.catalogue import Catalogue
 from leo.errors import LeoError
+
+log = logging.getLogger("disclosure.protect")
 
 
 class ProtectionError(LeoError):
@@ -28,24 +34,51 @@ class ProtectionError(LeoError):
 def protect(
     cells: pd.DataFrame, catalogue: Catalogue, policy: Policy, dims: list[str]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    attack = Attack(cells, catalogue, policy, dims)
+    """Cells with secondary suppressions added (same index), and a report."""
     report: dict[str, Any] = {"secondary_suppressions": 0, "rounds_max": 0}
-    if not policy.differencing.suppresses:
-        return attack.cells, report
+    if not policy.differencing.suppresses or cells.empty:
+        return cells, report
+    parts = split(cells)
+    results = map_slices(
+        partial(_protect_slice, catalogue=catalogue, policy=policy, dims=dims), parts
+    )
+    out = pd.concat([r[0] for r in results]).loc[cells.index]
+    report["secondary_suppressions"] = sum(r[1]["secondary_suppressions"] for r in results)
+    report["rounds_max"] = max(r[1]["rounds_max"] for r in results)
+    report["attack"] = AttackStats.merge([r[2] for r in results]).as_dict()
+    return out, report
+
+
+def _protect_slice(
+    part: pd.DataFrame, catalogue: Catalogue, policy: Policy, dims: list[str]
+) -> tuple[pd.DataFrame, dict[str, Any], AttackStats]:
+    attack = Attack(part, catalogue, policy, dims)
+    report: dict[str, Any] = {"secondary_suppressions": 0, "rounds_max": 0}
     for sl in attack.slices:
+        t0 = time.perf_counter()
         pop_id = catalogue.population.id
         if pop_id not in sl.rows:
             continue
-        pop = _until_clean(attack, sl, lambda: attack.count_system(sl, catalogue.population), report)
+        pop = _until_clean(
+            attack, sl, partial(attack.count_system, sl, catalogue.population), report
+        )
         for m in catalogue.measures:
             if m.id == pop_id or m.id not in sl.rows:
                 continue
             if m.kind == "count":
-                _until_clean(attack, sl, lambda m=m: attack.count_system(sl, m), report)
+                _until_clean(attack, sl, partial(attack.count_system, sl, m), report)
             elif m.kind in ("rate", "share"):
-                _until_clean(attack, sl, lambda m=m: attack.numerator_system(sl, m, pop), report)
-    report["attack"] = attack.stats.as_dict()
-    return attack.cells, report
+                _until_clean(attack, sl, partial(attack.numerator_system, sl, m, pop), report)
+        log.info(
+            "slice %s %s +%d: %d groups, %d secondary suppressions (%.1f s)",
+            *sl.key,
+            len(sl.groups),
+            report["secondary_suppressions"],
+            time.perf_counter() - t0,
+        )
+    cells = attack.cells
+    cells.index = part.index
+    return cells, report, attack.stats
 
 
 def _until_clean(attack: Attack, sl: Slice, build: Any, report: dict[str, Any]) -> System:

@@ -98,7 +98,9 @@ class Catalogue(StrictModel):
                 raise ValueError(f"measure '{m.id}': a {m.kind} needs a cohort_outcomes column")
             if m.column is not None:
                 if m.column not in outcome_columns:
-                    raise ValueError(f"measure '{m.id}': column '{m.column}' not in cohort_outcomes")
+                    raise ValueError(
+                        f"measure '{m.id}': column '{m.column}' not in cohort_outcomes"
+                    )
                 numeric = m.kind in ("quantile", "mean")
                 is_bool = str(COHORT_OUTCOMES.column(m.column).type) == "bool"
                 if is_bool == numeric:

@@ -372,7 +372,9 @@ def publish(
             s["linear programmes"] = report.attack.get("linear_programmes", 0)
             timed("audit", t0)
         if not report.passed:
-            raise ReleaseRefused(f"release {release_id} refused, nothing published:\n{report.summary()}")
+            raise ReleaseRefused(
+                f"release {release_id} refused, nothing published:\n{report.summary()}"
+            )
         checkpoint("publish.after_audit")
 
         manifest = {

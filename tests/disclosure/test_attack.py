@@ -37,7 +37,10 @@ def test_each_equation_alone_leaves_the_cell_protected():
     # withhold the all-regions female cell: only R1 = R1F + R1M is left for R1F
     all_f = (cells["sex"] == "F") & cells["region"].isna()
     cells.loc[all_f, ["value", "status", "flag", "reason"]] = [
-        None, "suppressed", "c", pol.reason_secondary
+        None,
+        "suppressed",
+        "c",
+        pol.reason_secondary,
     ]
     _, findings = attack(cells, pol)
     assert findings == []

@@ -16,9 +16,7 @@ from tests.disclosure.tables import policy, small_catalogue
 
 CATALOGUE = small_catalogue()
 DIMS = [d.id for d in CATALOGUE.dimensions]
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def publish_cells(outcomes, pol):

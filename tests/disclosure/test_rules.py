@@ -40,7 +40,9 @@ def cell(cells: pd.DataFrame, measure: str) -> dict[str, Any]:
 def test_counts_threshold_and_zero_share_one_reason():
     pol = policy(**NO_NOISE)
     for n, status in ((9, "suppressed"), (0, "suppressed"), (10, "published")):
-        c = cell(apply_rules(cube(**{"n:linked_count": n}), catalogue(), pol, dims()), "linked_count")
+        c = cell(
+            apply_rules(cube(**{"n:linked_count": n}), catalogue(), pol, dims()), "linked_count"
+        )
         assert c["status"] == status
         if status == "suppressed":
             assert np.isnan(c["value"]) and c["flag"] == "c" and c["reason"] == pol.reason_small
@@ -103,18 +105,32 @@ def test_dominance_nk_and_p_ratio():
     pol = policy(**NO_NOISE)
     base = {"contributors:annualised_earnings": 60}
     # top two hold 95% of the total: N-K
-    nk = {**base, "sum:annualised_earnings": 100000.0, "top1:annualised_earnings": 60000.0,
-          "top2:annualised_earnings": 35000.0}
-    assert cell(apply_rules(cube(**nk), catalogue(), pol, dims()), "earnings_mean")["reason"] == pol.reason_nk
+    nk = {
+        **base,
+        "sum:annualised_earnings": 100000.0,
+        "top1:annualised_earnings": 60000.0,
+        "top2:annualised_earnings": 35000.0,
+    }
+    assert (
+        cell(apply_rules(cube(**nk), catalogue(), pol, dims()), "earnings_mean")["reason"]
+        == pol.reason_nk
+    )
     # the rest under 10% of the largest: p-ratio. With N-K at (2, 90%) a p-ratio under 0.10
     # implies N-K (rest < 0.1 top1 <= 0.1 total), so N-K is loosened to see it alone.
-    pr = {**base, "sum:annualised_earnings": 1_000_000.0, "top1:annualised_earnings": 900_000.0,
-          "top2:annualised_earnings": 20_000.0}
+    pr = {
+        **base,
+        "sum:annualised_earnings": 1_000_000.0,
+        "top1:annualised_earnings": 900_000.0,
+        "top2:annualised_earnings": 20_000.0,
+    }
     loose = policy(**NO_NOISE, **{"dominance.nk_k": 0.99})
     got = cell(apply_rules(cube(**pr), catalogue(), loose, dims()), "earnings_mean")
     assert got["reason"] == loose.reason_p_ratio
     # medians are not subject to dominance
-    assert cell(apply_rules(cube(**nk), catalogue(), pol, dims()), "earnings_median")["status"] != "suppressed"
+    assert (
+        cell(apply_rules(cube(**nk), catalogue(), pol, dims()), "earnings_median")["status"]
+        != "suppressed"
+    )
 
 
 def test_rounding_edges():
