@@ -89,7 +89,7 @@ def aggregate(
         renames[f"n{i}"], renames[f"k{i}"] = f"n:{m.id}", f"key:{m.id}"
     for j, c in enumerate(earnings_columns(catalogue)):
         aggs.append(F.count(c).cast("long").alias(f"c{j}"))
-        aggs.append(F.sum(c).alias(f"s{j}"))
+        aggs.append(F.coalesce(F.sum(c), F.lit(0.0)).alias(f"s{j}"))
         aggs.append(F.sort_array(F.collect_list(c)).alias(f"a{j}"))
         renames[f"c{j}"], renames[f"s{j}"] = f"contributors:{c}", f"sum:{c}"
     frames = []
@@ -123,7 +123,7 @@ def aggregate(
                 name = f"q{catalogue.measures.index(m)}"
                 renames[name] = f"stat:{m.id}"
                 if m.kind == "mean":
-                    post.append((F.col(f"s{j}") / size).alias(name))
+                    post.append(F.when(size > 0, F.col(f"s{j}") / size).alias(name))
                     continue
                 # linear interpolation between order statistics (numpy's default)
                 pos = F.lit(m.quantile) * (size - 1)

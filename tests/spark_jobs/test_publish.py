@@ -9,6 +9,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -17,6 +18,7 @@ import yaml
 from api.access import AccessDB
 from api.store import load_release
 from leo.catalogue import load_catalogue
+from leo.errors import InputError
 from leo.faults import InjectedFault
 from leo.layout import DataRoot
 from leo.schema import release_cells_table
@@ -162,9 +164,14 @@ def test_audit_release_cli_passes_and_catches_a_tampered_release(data):
     shutil.rmtree(bad)
 
 
-def test_a_release_that_fails_its_audit_is_refused(data, spark, tmp_path):
+def test_a_release_that_fails_its_audit_is_refused(data, spark, tmp_path, reliability):
     """Perturbation alone, no secondary suppression, and a protection width no release
     of small cohorts can meet: the audit pins cells and nothing is published."""
+    row = reliability.row(
+        "fault",
+        tried="leo publish with a policy whose release fails the differencing audit",
+        expected="refused: nothing published, CURRENT unchanged",
+    )
     root, *_ = data
     changes = {"differencing.method": "cell_key", "differencing.protection_width": 9}
     conf = conf_dir(tmp_path, **changes)
@@ -173,11 +180,19 @@ def test_a_release_that_fails_its_audit_is_refused(data, spark, tmp_path):
         publish(spark, DataRoot(str(root)), str(conf), release_id="r-refused")
     assert visible_releases(root) == before
     assert read_pointer(root / "published" / "CURRENT") == "r-one"
+    row.observed = "ReleaseRefused; no new release directory; CURRENT still r-one"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ["after_cells", "after_audit", "before_rename", "before_current"])
-def test_a_crash_at_any_step_leaves_current_on_a_complete_release(data, spark, point, monkeypatch):
+def test_a_crash_at_any_step_leaves_current_on_a_complete_release(
+    data, spark, point, monkeypatch, reliability
+):
+    row = reliability.row(
+        "fault",
+        tried=f"leo publish failing at publish.{point}",
+        expected="CURRENT names the previous complete release; no partial release visible",
+    )
     root, conf, *_ = data
     monkeypatch.setenv("LEO_FAULT", f"publish.{point}")
     with pytest.raises(InjectedFault):
@@ -195,12 +210,18 @@ def test_a_crash_at_any_step_leaves_current_on_a_complete_release(data, spark, p
     else:
         assert not new.exists()
     assert not [p for p in (root / "published").iterdir() if ".tmp-" in p.name]
+    row.observed = f"CURRENT {current}; temporary folders removed"
 
 
 @pytest.mark.slow
-def test_killed_publish_leaves_the_previous_release_current(data, tmp_path):
+def test_killed_publish_leaves_the_previous_release_current(data, tmp_path, reliability):
     """SIGKILL (no clean-up runs) after the audit, before the rename: the hidden temporary
     release stays behind, unseen; the next publish removes it and becomes CURRENT."""
+    row = reliability.row(
+        "fault",
+        tried="leo publish killed (SIGKILL) after its audit, before the rename",
+        expected="previous release stays CURRENT; the next publish cleans up and switches",
+    )
     root, conf, *_ = data
     env = leo_env(
         LEO_FAULT="publish.before_rename",
@@ -226,3 +247,45 @@ def test_killed_publish_leaves_the_previous_release_current(data, tmp_path):
     assert not [p for p in (root / "published").iterdir() if ".tmp-" in p.name]
     assert "r-one" in visible_releases(root)  # earlier releases stay readable
     load_release(DataRoot(str(root)), "r-one", CATALOGUE)
+    row.observed = "exit -9, CURRENT r-one; rerun exit 0, CURRENT r-two, r-one readable"
+
+
+def test_spark_cube_equals_the_pandas_oracle(spark):
+    """The grouping-sets pass (counts, numerators, cell keys from Spark's sha2, earnings
+    contributors, totals, top two, quartiles and means) against plain pandas."""
+    from disclosure.cube import KEY_COLUMNS
+    from spark_jobs.publish import COHORT_TYPES, aggregate
+    from tests.disclosure.oracle import oracle_cube
+
+    pol = policy(max_dimensions=2)
+    outcomes = generate(120, seed=9, first_cohort=2012, cohorts=1).to_pandas()
+    got = aggregate(spark.createDataFrame(outcomes), CATALOGUE, pol, COHORT_TYPES)
+    want = oracle_cube(outcomes, CATALOGUE, pol)
+    keys = KEY_COLUMNS + DIMS
+    got = got.fillna({d: "(all)" for d in DIMS}).sort_values(keys).reset_index(drop=True)
+    want = want.fillna({d: "(all)" for d in DIMS}).sort_values(keys).reset_index(drop=True)
+    assert len(got) == len(want) > 100
+    assert got[keys].equals(want[keys])
+    for col in want.columns:
+        if col in keys:
+            continue
+        a, b = got[col].to_numpy(dtype=float), want[col].to_numpy(dtype=float)
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-6, equal_nan=True), col
+
+
+def test_bad_research_zone_input_is_named(spark, tmp_path, reliability):
+    row = reliability.row(
+        "input",
+        tried="leo publish with no build, and with cohort_outcomes lacking a column",
+        expected="an error naming linked/LATEST, then the table and the column; nothing written",
+    )
+    root = tmp_path / "data"
+    with pytest.raises(InputError, match="linked/LATEST"):
+        publish(spark, DataRoot(str(root)), None)
+    write_linked(root, generate(50, seed=1, cohorts=1).drop_columns(["activity"]), run="b")
+    with pytest.raises(
+        InputError, match=r"linked/b/cohort_outcomes: missing column\(s\) \['activity'\]"
+    ):
+        publish(spark, DataRoot(str(root)), None)
+    assert not (root / "published").exists() or visible_releases(root) == []
+    row.observed = "InputError naming linked/LATEST; then linked/b/cohort_outcomes and 'activity'"
