@@ -33,6 +33,8 @@ protection width in earlier solutions needs no LP of its own.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +229,21 @@ class System:
     leaks: list[int] = field(default_factory=list)  # groups whose published rate leaks
 
 
+def _quiet(make: Any) -> Any:
+    """HiGHS prints a banner on the process's stdout (file descriptor 1) when a solver is
+    made, before any option can be set; `leo audit-release --json` must print JSON only."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        return make()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 class _Programme:
     """One system's linear programme in HiGHS (highspy), built once and re-solved with a
     new objective each time: warm starts from the previous basis make a re-solve a few
@@ -240,7 +257,7 @@ class _Programme:
 
         n, m = a.shape[1], a.shape[0]
         self.n = n
-        self.h = highspy.Highs()
+        self.h = _quiet(highspy.Highs)
         self.h.setOptionValue("output_flag", False)
         # a new objective keeps the basis primal feasible: primal simplex from it, without
         # presolve (which would discard the basis), is ~1 ms per solve on a KS4 system

@@ -143,6 +143,9 @@ def test_audit_release_cli_passes_and_catches_a_tampered_release(data):
     ok = run_leo("--conf", str(conf), "audit-release", "--data", str(root))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "audit PASSED" in ok.stdout
+    as_json = run_leo("--conf", str(conf), "audit-release", "--data", str(root), "--json")
+    report = json.loads(as_json.stdout)  # nothing but JSON on stdout
+    assert report["passed"] and report["pinned"] == 0 and report["attack"]["targets"] > 0
     # a copy whose suppressed count is published as its exact small value
     bad = root / "published" / "r-tampered"
     shutil.copytree(root / "published" / "r-one", bad)
