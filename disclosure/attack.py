@@ -274,7 +274,7 @@ class _Programme:
         lp.a_matrix_.index_ = csc.indices
         lp.a_matrix_.value_ = csc.data
         self.h.passModel(lp)
-        self.idx = np.arange(n, dtype=np.int32)
+        self._nonzero = np.zeros(0, dtype=np.int64)
         self.seen_lo = np.full(n, np.inf)
         self.seen_hi = np.full(n, -np.inf)
         self.solves = 0
@@ -283,7 +283,10 @@ class _Programme:
     def solve(self, c: np.ndarray) -> np.ndarray | None:
         """Minimise c.x; the solution, or None when infeasible."""
         self.solves += 1
-        self.h.changeColsCost(self.n, self.idx, c.astype(np.float64))
+        nz = np.flatnonzero(c)
+        touched = np.union1d(self._nonzero, nz).astype(np.int32)
+        self.h.changeColsCost(len(touched), touched, c[touched].astype(np.float64))
+        self._nonzero = nz
         self.h.run()
         if self.h.getModelStatus() != self._optimal:
             return None
@@ -448,6 +451,8 @@ class Attack:
         def spread(g: int, glo: float, ghi: float) -> tuple[int, list[tuple[int, int]]]:
             """How many values (minus one) the attacker cannot rule out for g, given that g
             lies in [glo, ghi] and in one of its cases."""
+            if not (math.isfinite(glo) and math.isfinite(ghi)):
+                return -1, []  # no feasible point seen yet
             glo, ghi = math.ceil(glo - EPS), math.floor(ghi + EPS)
             parts = []
             for clo, chi in system.cases[g]:
@@ -464,21 +469,33 @@ class Attack:
         if open_:
             lp = _Programme(system.slice.matrix, lo, hi)
             rng = np.random.default_rng(0)
-            uncertified = list(open_)
-            # joint directions first: each solution is a feasible point for every target,
-            # so a few of them usually show most targets spanning the protection width
-            for k in range(8):
-                weights = np.zeros(len(lo))
-                sign = 1.0 if k == 0 else rng.choice([-1.0, 1.0], len(uncertified))
-                weights[uncertified] = sign * rng.uniform(0.5, 1.5, len(uncertified))
-                lp.solve(weights)
-                lp.solve(-weights)
-                before = len(uncertified)
-                uncertified = [
+            uncertified = list(open_) if len(open_) > 2 else []
+            # joint directions first: each solution is a feasible point for every target.
+            # Push each target not yet seen to span the protection width towards the side
+            # it lacks (up when nothing high enough has been seen, else down); those that
+            # got there drop out, so the next solution pushes the others (children of a
+            # small parent cannot all be high at once, but take turns). Stop when two
+            # solutions in a row certify nothing.
+            idle = 0
+            first = True
+            while uncertified and idle < 2:
+                u = np.array(uncertified)
+                weight = rng.uniform(0.5, 1.5, len(u))
+                if first:
+                    up = np.ones(len(u), dtype=bool)
+                else:
+                    up = (lp.seen_hi[u] - lo[u]) < (hi[u] - lp.seen_lo[u])
+                c = np.zeros(len(lo))
+                c[u] = np.where(up, -weight, weight)
+                lp.solve(c)
+                if first:
+                    lp.solve(-c)
+                    first = False
+                left = [
                     g for g in uncertified if spread(g, lp.seen_lo[g], lp.seen_hi[g])[0] < w - EPS
                 ]
-                if not uncertified or before - len(uncertified) < max(1, before // 20):
-                    break
+                idle = idle + 1 if len(left) == len(uncertified) else 0
+                uncertified = left
             for g in open_:
                 s_seen, _ = spread(g, lp.seen_lo[g], lp.seen_hi[g])
                 if s_seen >= w - EPS:
