@@ -81,7 +81,7 @@ class CellKey(StrictModel):
 class Differencing(StrictModel):
     method: Method = "cell_key_and_secondary"
     protection_width: float = Field(5, gt=0)
-    max_rounds: int = Field(30, ge=1)
+    max_rounds: int = Field(200, ge=1)
     cell_key: CellKey
 
     @property

@@ -84,6 +84,7 @@ def _protect_slice(
 def _until_clean(attack: Attack, sl: Slice, build: Any, report: dict[str, Any]) -> System:
     policy = attack.policy
     only: set[int] | None = None
+    times_pinned: dict[int, int] = {}
     for rounds in range(1, policy.differencing.max_rounds + 1):
         system: System = build()
         # suppressing a cell only widens bounds, so targets once protected stay protected:
@@ -93,7 +94,11 @@ def _until_clean(attack: Attack, sl: Slice, build: Any, report: dict[str, Any]) 
             report["rounds_max"] = max(report["rounds_max"], rounds)
             return system
         only = {int(np.flatnonzero(system.rows == f.row)[0]) for f in pinned}
-        chosen = {_choose(attack, f) for f in pinned}
+        # a cell pinned again gets one more companion each round
+        chosen: set[int] = set()
+        for f in pinned:
+            times_pinned[f.row] = times_pinned.get(f.row, 0) + 1
+            chosen |= _choose(attack, f, times_pinned[f.row])
         for row in chosen:
             attack.cells.loc[row, ["value", "status", "flag", "reason"]] = [
                 None,
@@ -108,9 +113,10 @@ def _until_clean(attack: Attack, sl: Slice, build: Any, report: dict[str, Any]) 
     )
 
 
-def _choose(attack: Attack, f: Finding) -> int:
+def _choose(attack: Attack, f: Finding, n: int) -> set[int]:
+    """The first n published candidates of a pinned cell."""
     status = attack.cells["status"]
-    for row in f.candidates:
-        if status.iat[row] != "suppressed":
-            return row
-    raise ProtectionError(f"no published cell left to protect {f.describe()}")
+    free = [row for row in f.candidates if status.iat[row] != "suppressed"][:n]
+    if not free:
+        raise ProtectionError(f"no published cell left to protect {f.describe()}")
+    return set(free)
