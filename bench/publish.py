@@ -2,6 +2,7 @@
 
     python bench/publish.py                          # 100k persons, 1 run
     python bench/publish.py --persons 20000 --runs 3 --methods cell_key_and_secondary,secondary
+    python bench/publish.py --max-dimensions 1         # one dimension at a time
 
 Writes a realistic cohort_outcomes (synthetic/cohort_outcomes.py: KS4 cohorts 2005/06 to
 2014/15 of about persons/10 each, their graduates by subject, provider and qualification)
@@ -30,13 +31,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def run_publish(root: Path, method: str, release: str, conf: Path) -> tuple[float, dict]:
+def run_publish(
+    root: Path, method: str, release: str, conf: Path, max_dimensions: int
+) -> tuple[float, dict]:
     import yaml
 
     from tests.disclosure.tables import policy
 
     conf.mkdir(exist_ok=True)
-    data = policy(**{"differencing.method": method}).model_dump(mode="json")
+    changes = {"differencing.method": method, "max_dimensions": max_dimensions}
+    data = policy(**changes).model_dump(mode="json")
     (conf / "disclosure.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     env = dict(os.environ, PYTHONPATH=str(REPO), LEO_SPARK_MASTER="local[2]")
     env.setdefault("LEO_SHUFFLE_PARTITIONS", "8")
@@ -96,6 +100,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--methods", default="cell_key_and_secondary")
+    ap.add_argument("--max-dimensions", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the data root")
     args = ap.parse_args()
     from synthetic.cohort_outcomes import generate, write_linked
@@ -115,7 +120,9 @@ def main() -> int:
             walls, manifest, audit_line, audit_wall = [], {}, "", 0.0
             for r in range(args.runs):
                 release = f"bench-{method}-{r}"
-                wall, manifest = run_publish(root, method, release, base / f"conf-{method}")
+                wall, manifest = run_publish(
+                    root, method, release, base / f"conf-{method}", args.max_dimensions
+                )
                 walls.append(wall)
                 audit_wall, audit_line = run_audit(root, release, base / f"conf-{method}")
             results[method] = (statistics.median(walls), manifest, audit_wall, audit_line)

@@ -4,6 +4,7 @@ published cells keep every invariant of the policy and survive the attack."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from disclosure.audit import audit
@@ -26,6 +27,7 @@ def publish_cells(outcomes, pol):
     return cube, cells
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(cohort_outcomes())
 def test_every_invariant_holds_and_the_audit_passes(outcomes):
@@ -41,6 +43,7 @@ def test_every_invariant_holds_and_the_audit_passes(outcomes):
     assert ((counts["value"] - counts[TRUE]).abs() <= pol.count_slack).all()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(cohort_outcomes())
 def test_secondary_suppression_alone_also_passes(outcomes):
