@@ -8,6 +8,7 @@ Invariants checked on the cells alone (what anyone holding the release can check
 - no published count under the threshold (zero only when zeros are not disclosive), every
   count on its rounding base, rates within 0-100 on the rate step, earnings on their step;
 - no measure is a statistic the policy never releases (min, max);
+- every grouping set is complete when zeros are disclosive (no absent group says "nobody");
 - no suppressed cell can be pinned by subtraction, no published rate gives a small
   numerator back (the attack).
 With the aggregated research-zone cube (publication has it): no published cell rests on
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from disclosure.attack import Finding, run_attack
-from disclosure.cube import KEY_COLUMNS, contributors_col, n_col
+from disclosure.cube import KEY_COLUMNS, contributors_col, group_mask, n_col
 from disclosure.policy import Policy
 from leo.catalogue import Catalogue
 from leo.schema import CELL_STATUSES
@@ -85,6 +86,7 @@ def audit(
     start = time.perf_counter()
     cells = cells.reset_index(drop=True)
     violations = _cell_invariants(cells, catalogue, policy)
+    violations += _complete_grids(cells, catalogue, policy, dims)
     if cube is not None:
         violations += _truth_invariants(cells, cube, catalogue, policy, dims)
     findings, stats = run_attack(cells, catalogue, policy, dims)
@@ -148,6 +150,33 @@ def _cell_invariants(cells: pd.DataFrame, catalogue: Catalogue, policy: Policy) 
     money = shown & np.isin(kind, ["quantile", "mean"])
     gbp = policy.rounding.earnings_gbp
     out += _bad(f"earnings not a multiple of {gbp}", money & ~_on_grid(value, gbp), cells)
+    return out
+
+
+def _complete_grids(
+    cells: pd.DataFrame, catalogue: Catalogue, policy: Policy, dims: list[str]
+) -> list[str]:
+    """With zeros disclosive, every grouping set must hold every combination of its
+    dimensions' values (those seen for the cohort type): an absent group would say
+    "nobody", and the attack's bounds (0 to threshold - 1 for a suppressed count) assume
+    none is absent."""
+    if not policy.zeros_disclosive or cells.empty:
+        return []
+    pop = cells[cells["measure"] == catalogue.population.id]
+    out = []
+    for ct, sub in pop.groupby("cohort_type"):
+        values = {d: sub[d].dropna().nunique() for d in dims}
+        mask = group_mask(sub, dims)
+        sizes = sub.groupby([*KEY_COLUMNS, mask]).size()
+        for (_, cohort, ya, m), n in sizes.items():
+            want = int(np.prod([values[d] for i, d in enumerate(dims) if m >> i & 1]))
+            if n != want:
+                grouped = [d for i, d in enumerate(dims) if m >> i & 1]
+                out.append(
+                    f"incomplete grouping set {grouped} in {ct} {cohort} +{ya}: {n} groups of "
+                    f"{want} (an absent group discloses a zero)"
+                )
+                break
     return out
 
 

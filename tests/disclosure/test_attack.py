@@ -110,3 +110,14 @@ def test_a_table_that_contradicts_the_policy_is_reported():
     t = Cells(pol).c(100).c(20, sex="M").s(sex="F")
     _, findings = attack(t.frame(), pol)
     assert [f.kind for f in findings] == ["inconsistent"]
+
+
+def test_an_incomplete_grouping_set_fails_the_audit():
+    """With zeros disclosive an absent group would say "nobody": the audit wants every
+    combination of values (here R2 x F is missing although both values occur)."""
+    pol = policy(**ROUNDING_ONLY)
+    cells = references_example(pol)
+    assert audit(cells, catalogue(), pol, dims()).violations == []  # complete, but pinned
+    gap = cells[~((cells["region"] == "R2") & (cells["sex"] == "F"))]
+    report = audit(gap, catalogue(), pol, dims())
+    assert any("incomplete grouping set ['sex', 'region']" in v for v in report.violations)
