@@ -49,6 +49,7 @@ from leo.catalogue import Catalogue, Measure
 
 NONE_TOKEN = "\x1e(all)"  # noqa: S105 - "all" (null) in a group key; numpy strips NULs
 EPS = 1e-6
+BIG = 1e9  # "no upper bound", finite so that propagation and HiGHS stay in exact integers
 
 
 @dataclass
@@ -321,12 +322,9 @@ class Attack:
     # -- bounds -----------------------------------------------------------------------------
 
     def _big(self, sl: Slice) -> float:
-        pop = sl.rows.get(self.catalogue.population.id)
-        if pop is None:
-            return 1e9
-        v = self.cells["value"].to_numpy()[pop[pop >= 0]]
-        v = v[~np.isnan(v.astype(np.float64))]
-        return float(v.max() + self.policy.count_slack) if len(v) else 1e9
+        """An upper bound for any count of a slice: none is known to the attacker (a
+        bound from the published cells would be wrong once the largest is suppressed)."""
+        return BIG
 
     def count_system(self, sl: Slice, m: Measure) -> System:
         p, t = self.policy, self.policy.threshold

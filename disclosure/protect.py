@@ -89,7 +89,11 @@ def _until_clean(attack: Attack, sl: Slice, build: Any, report: dict[str, Any]) 
         system: System = build()
         # suppressing a cell only widens bounds, so targets once protected stay protected:
         # after the first round only the pinned ones are examined again
-        pinned = [f for f in attack.solve(system, only) if f.kind == "pinned"]
+        findings = attack.solve(system, only)
+        broken = [f for f in findings if f.kind == "inconsistent"]
+        if broken:
+            raise ProtectionError(f"the cells contradict the policy: {broken[0].describe()}")
+        pinned = [f for f in findings if f.kind == "pinned"]
         if not pinned:
             report["rounds_max"] = max(report["rounds_max"], rounds)
             return system
