@@ -49,7 +49,6 @@ from leo.catalogue import Catalogue, Measure
 
 NONE_TOKEN = "\x1e(all)"  # noqa: S105 - "all" (null) in a group key; numpy strips NULs
 EPS = 1e-6
-BIG = 1e9  # "no upper bound", finite so that propagation and HiGHS stay in exact integers
 
 
 @dataclass
@@ -290,6 +289,12 @@ class _Programme:
         self._nonzero = nz
         self.h.run()
         if self.h.getModelStatus() != self._optimal:
+            # a warm start can stall (rarely, after many objectives): solve afresh, dual
+            self.h.clearSolver()
+            self.h.setOptionValue("simplex_strategy", 1)
+            self.h.run()
+            self.h.setOptionValue("simplex_strategy", 4)
+        if self.h.getModelStatus() != self._optimal:
             return None
         x = np.asarray(self.h.getSolution().col_value)
         np.minimum(self.seen_lo, x, out=self.seen_lo)
@@ -322,9 +327,16 @@ class Attack:
     # -- bounds -----------------------------------------------------------------------------
 
     def _big(self, sl: Slice) -> float:
-        """An upper bound for any count of a slice: none is known to the attacker (a
-        bound from the published cells would be wrong once the largest is suppressed)."""
-        return BIG
+        """An upper bound for any count of the slice: the sum of every published count's
+        upper bound plus threshold - 1 per group. The largest published count alone is
+        not one (once the total is suppressed, it is below the total); an astronomically
+        large bound costs HiGHS its precision on these small integer systems."""
+        pop = sl.rows.get(self.catalogue.population.id)
+        if pop is None:
+            return 1e9
+        v = self.cells["value"].to_numpy(dtype=np.float64, na_value=np.nan)[pop[pop >= 0]]
+        v = v[~np.isnan(v)]
+        return float((v + self.policy.count_slack).sum() + self.policy.threshold * len(pop))
 
     def count_system(self, sl: Slice, m: Measure) -> System:
         p, t = self.policy, self.policy.threshold
