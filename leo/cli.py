@@ -86,9 +86,10 @@ def registrars() -> list[Registrar]:
     """Every package's subcommands, in the order `leo --help` lists them."""
     from api.cli import register as register_api
     from linkage.cli import register as register_linkage
+    from spark_jobs.cli import register as register_build
     from synthetic.cli import register as register_synth
 
-    return [register_synth, register_linkage, _register_builtin, register_api]
+    return [register_synth, register_linkage, register_build, _register_builtin, register_api]
 
 
 def build_parser() -> argparse.ArgumentParser:
