@@ -560,4 +560,22 @@ def data_dictionary() -> str:
     r.table(PERSON)
     r.table(PERSON_TAX_YEAR)
     r.table(COHORT_OUTCOMES)
+    r.sections.append(_definitions_section())
     return r.render()
+
+
+def _definitions_section() -> str:
+    """The research zone's definitions, as conf/catalogue.yaml states them (imported here
+    rather than at the top: leo.catalogue imports this module)."""
+    from leo.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    rows = [
+        "## Definitions (`conf/catalogue.yaml`)\n",
+        "Where a column's description says `definition X`, X is stated here.\n",
+        "| id | label | definition |",
+        "|---|---|---|",
+    ]
+    rows += [f"| `{d.id}` | {d.label} | {d.definition} |" for d in cat.definitions]
+    rows += [f"| `{d.id}` | {d.label} | {d.definition} |" for d in cat.dimensions if d.definition]
+    return "\n".join(rows) + "\n"

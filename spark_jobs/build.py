@@ -267,29 +267,15 @@ def build_research_zone(
     with stage(log, "person") as s:
         kept_persons = persons.join(out_persons, "person_pid", "left_anti")
         graduated = cohorts.graduations(used["he"]).persist(keep)
-        characteristics = None
-        for src in SOURCES:
-            part = used[src].select("person_pid", "sex", "birth_year", "birth_month")
-            characteristics = part if characteristics is None else characteristics.unionByName(part)
-        assert characteristics is not None
-        person_df = person.person_table(
-            spark,
-            kept_persons,
-            characteristics,
-            used["ks4"],
-            cohorts.first_qualification(graduated),
-        ).persist(keep)
+        person_df = person.person_table(kept_persons, person.characteristics(used)).persist(keep)
         n_person = person_df.count()
         expected_persons = kept_persons.count()
         if n_person != expected_persons:
             raise AccountingError(
                 f"person: {n_person:,} rows for {expected_persons:,} kept persons (nothing written)"
             )
-        unknown_la = (
-            used["ks4"]
-            .join(F.broadcast(person.region_lookup(spark)), "la_code", "left_anti")
-            .count()
-        )
+        la = F.col("la_code")
+        unknown_la = used["ks4"].where(la.isNotNull() & person.region_of(la).isNull()).count()
         s["persons"] = n_person
         s["graduations"] = graduated.count()
 
@@ -335,7 +321,7 @@ def build_research_zone(
 
     with stage(log, "cohort outcomes") as s:
         members = cohorts.cohort_members(person_df, graduated)
-        co = cohorts.cohort_outcomes(members, person_df, pty, first_ty, last_ty).persist(keep)
+        co = cohorts.cohort_outcomes(members, pty, first_ty, last_ty).persist(keep)
         per_cohort = co.groupBy("cohort_type", "years_after").agg(F.count("*").alias("n"))
         cohort_rows = {
             f"{r['cohort_type']} +{r['years_after']}": int(r["n"])

@@ -46,7 +46,7 @@ def _years_phrase() -> str:
 
 STATED: dict[str, tuple[str, ...]] = {
     "years_after_graduation": (
-        "full tax years after the academic year of graduation",
+        "tax years after the academic year of graduation",
         f"for the {academic_year_label(2019)} cohort, 1 year after is "
         f"{tax_year_label(years_after_tax_year(2019, 1))}",
         _years_phrase(),
@@ -56,7 +56,10 @@ STATED: dict[str, tuple[str, ...]] = {
         f"{tax_year_label(years_after_tax_year(2014, 1))}",
         _years_phrase(),
     ),
-    "graduate_cohort": ("highest qualification of the year", "postgraduate, first degree"),
+    "graduate_cohort": (
+        "highest qualification of the year",
+        "({}, {}, then {})".format(*(q.replace("_", " ") for q in QUALIFICATION_RANK)),
+    ),
     "ks4_cohort": ("earliest",),
     "linked": ("employment or benefit record",),
 }
@@ -73,57 +76,69 @@ def qualification_rank(qualification: Column) -> Column:
 
 def graduations(he: DataFrame) -> DataFrame:
     """One row per person and graduation year: person_pid, graduation_year, qualification,
-    subject_cah2, provider_id (highest aim of the year; then the smallest subject, provider)."""
+    subject_cah2, provider_id (the year's highest aim; then the smallest subject, provider,
+    record id, so duplicate records and ties give one stable row)."""
     from pyspark.sql import functions as F
 
-    from spark_jobs.person import first_by
-
-    qualified = he.where(F.col("graduation_year").isNotNull()).withColumn(
-        "__rank", qualification_rank(F.col("qualification"))
+    pick = F.struct(
+        qualification_rank(F.col("qualification")).alias("rank"),
+        "subject_cah2",
+        "provider_id",
+        "record_id",
+        "qualification",
     )
-    return first_by(
-        qualified,
-        ["person_pid", "graduation_year"],
-        ["__rank", "subject_cah2", "provider_id", "record_id"],
-        ["qualification", "subject_cah2", "provider_id"],
+    best = (
+        he.where(F.col("graduation_year").isNotNull())
+        .groupBy("person_pid", "graduation_year")
+        .agg(F.min(pick).alias("__best"))
     )
-
-
-def first_qualification(graduated: DataFrame) -> DataFrame:
-    """The earliest graduation per person (from `graduations`)."""
-    from spark_jobs.person import first_by
-
-    return first_by(
-        graduated,
-        ["person_pid"],
-        ["graduation_year"],
-        ["graduation_year", "subject_cah2", "provider_id", "qualification"],
+    return best.select(
+        "person_pid",
+        "graduation_year",
+        *[F.col(f"__best.{c}").alias(c) for c in ("qualification", "subject_cah2", "provider_id")],
     )
 
 
 def cohort_members(person: DataFrame, graduated: DataFrame) -> DataFrame:
-    """person_pid, cohort_type, cohort_year, subject_cah2, provider_id, qualification."""
+    """Every cohort membership with the person's dimensions (COHORT_OUTCOMES encoding: no
+    nulls), sources and min_match_probability: cohort_type, cohort_year, ..."""
     from pyspark.sql import functions as F
 
-    na = F.lit(NOT_APPLICABLE)
-    ks4 = person.where(F.col("ks4_year").isNotNull()).select(
+    unknown = F.lit(UNKNOWN)
+    dims = person.select(
         "person_pid",
+        "ks4_year",
+        F.coalesce("sex", unknown).alias("sex"),
+        F.coalesce("ethnicity_major", unknown).alias("ethnicity_major"),
+        F.when(F.col("fsm_ever"), F.lit("fsm"))
+        .when(~F.col("fsm_ever"), F.lit("not_fsm"))
+        .otherwise(unknown)
+        .alias("fsm"),
+        F.coalesce("sen", unknown).alias("sen"),
+        F.coalesce("prior_attainment_band", unknown).alias("prior_attainment_band"),
+        F.coalesce("region", unknown).alias("region"),
+        "sources",
+        "min_match_probability",
+    )
+    na = F.lit(NOT_APPLICABLE)
+    ks4 = dims.where(F.col("ks4_year").isNotNull()).select(
+        "*",
         F.lit(KS4).alias("cohort_type"),
         F.col("ks4_year").alias("cohort_year"),
         na.alias("subject_cah2"),
         na.alias("provider_id"),
         na.alias("qualification"),
     )
-    grads = graduated.select(
-        "person_pid",
+    grads = graduated.join(dims, "person_pid").select(
+        *dims.columns,
         F.lit(GRADUATE).alias("cohort_type"),
         F.col("graduation_year").alias("cohort_year"),
         *[
-            F.coalesce(F.col(c), F.lit(UNKNOWN)).alias(c)
+            F.coalesce(F.col(c), unknown).alias(c)
             for c in ("subject_cah2", "provider_id", "qualification")
         ],
     )
-    return ks4.unionByName(grads)
+    return ks4.unionByName(grads).drop("ks4_year")
 
 
 def _linked(sources: Column, cohort_type: Column) -> Column:
@@ -139,12 +154,12 @@ def _linked(sources: Column, cohort_type: Column) -> Column:
 
 def cohort_outcomes(
     members: DataFrame,
-    person: DataFrame,
     person_tax_year: DataFrame,
     first_tax_year: int,
     last_tax_year: int,
 ) -> DataFrame:
-    """COHORT_OUTCOMES: each member at each of YEARS_AFTER whose tax year is in the data."""
+    """COHORT_OUTCOMES: each member (`cohort_members`) at each of YEARS_AFTER whose tax year
+    is in the data, with the person's outcome that tax year (none: not captured)."""
     from pyspark.sql import functions as F
 
     from leo.schema import COHORT_OUTCOMES
@@ -160,21 +175,6 @@ def cohort_outcomes(
         "*", F.explode(F.array(*[F.lit(k) for k in YEARS_AFTER])).alias("years_after")
     ).withColumn("tax_year", F.col("cohort_year") + 1 + F.col("years_after"))
     at = at.where(F.col("tax_year").between(first_tax_year, last_tax_year))
-    unknown = F.lit(UNKNOWN)
-    dims = person.select(
-        "person_pid",
-        F.coalesce("sex", unknown).alias("sex"),
-        F.coalesce("ethnicity_major", unknown).alias("ethnicity_major"),
-        F.when(F.col("fsm_ever"), F.lit("fsm"))
-        .when(~F.col("fsm_ever"), F.lit("not_fsm"))
-        .otherwise(unknown)
-        .alias("fsm"),
-        F.coalesce("sen", unknown).alias("sen"),
-        F.coalesce("prior_attainment_band", unknown).alias("prior_attainment_band"),
-        F.coalesce("region", unknown).alias("region"),
-        "sources",
-        "min_match_probability",
-    )
     year = person_tax_year.select(
         "person_pid",
         "tax_year",
@@ -184,31 +184,27 @@ def cohort_outcomes(
         (F.col("out_of_work_benefit_days") > 0).alias("out_of_work_benefit"),
         "annualised_earnings",
     )
-    out = (
-        at.join(dims, "person_pid")
-        .join(year, ["person_pid", "tax_year"], "left")
-        .select(
-            "person_pid",
-            "cohort_type",
-            label.alias("cohort"),
-            "years_after",
-            "tax_year",
-            "sex",
-            "ethnicity_major",
-            "fsm",
-            "sen",
-            "prior_attainment_band",
-            "region",
-            "subject_cah2",
-            "provider_id",
-            "qualification",
-            F.coalesce("activity", F.lit(NOT_CAPTURED)).alias("activity"),
-            F.coalesce("sustained_employment", F.lit(False)).alias("sustained_employment"),
-            F.coalesce("in_education", F.lit(False)).alias("in_education"),
-            F.coalesce("out_of_work_benefit", F.lit(False)).alias("out_of_work_benefit"),
-            "annualised_earnings",
-            _linked(F.col("sources"), F.col("cohort_type")).alias("linked"),
-            "min_match_probability",
-        )
+    out = at.join(year, ["person_pid", "tax_year"], "left").select(
+        "person_pid",
+        "cohort_type",
+        label.alias("cohort"),
+        "years_after",
+        "tax_year",
+        "sex",
+        "ethnicity_major",
+        "fsm",
+        "sen",
+        "prior_attainment_band",
+        "region",
+        "subject_cah2",
+        "provider_id",
+        "qualification",
+        F.coalesce("activity", F.lit(NOT_CAPTURED)).alias("activity"),
+        F.coalesce("sustained_employment", F.lit(False)).alias("sustained_employment"),
+        F.coalesce("in_education", F.lit(False)).alias("in_education"),
+        F.coalesce("out_of_work_benefit", F.lit(False)).alias("out_of_work_benefit"),
+        "annualised_earnings",
+        _linked(F.col("sources"), F.col("cohort_type")).alias("linked"),
+        "min_match_probability",
     )
     return conform(out, COHORT_OUTCOMES)

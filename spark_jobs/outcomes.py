@@ -52,7 +52,7 @@ STATED: dict[str, tuple[str, ...]] = {
     ),
     "employed_days": ("6 April to 5 April", "counted once"),
     "annualised_earnings": (f"x {DAYS_PER_YEAR}", "only for those in sustained employment"),
-    "out_of_work_benefit": ("at least one day", "out_of_work"),
+    "out_of_work_benefit": ("one day in the tax year", "flagged out_of_work"),
     "in_education": (
         "first two terms (October to March)",
         "a KS5 (16-18) record its academic year and the one before",
@@ -92,61 +92,76 @@ def clipped_interval(start: Column, end: Column, tax_year: Column) -> tuple[Colu
     return lo, hi
 
 
-def union_days(intervals: DataFrame, keys: list[str]) -> DataFrame:
-    """Days covered by the union of the inclusive date intervals [lo, hi] per key: overlapping
-    intervals (two concurrent jobs) count each day once. Returns keys + `days`."""
+def _new_days(keys: list[str]) -> Column:
+    """Per interval row [lo, hi]: the days it adds to the union of the key's intervals that
+    sort before it (by lo): those after the furthest day already covered. Summed per key, the
+    union's size: overlapping intervals (two concurrent jobs) count each day once."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    w = Window.partitionBy(*keys).orderBy("lo", "hi")
-    before = w.rowsBetween(Window.unboundedPreceding, -1)
-    upto = w.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    reach = F.max("hi").over(before)  # the furthest day covered by earlier intervals
-    starts = reach.isNull() | (F.col("lo") > reach)
-    runs = intervals.withColumn("__new", starts.cast("int")).withColumn(
-        "__run", F.sum("__new").over(upto)
-    )
-    merged = runs.groupBy(*keys, "__run").agg(
-        (F.datediff(F.max("hi"), F.min("lo")) + 1).alias("__days")
-    )
-    return merged.groupBy(*keys).agg(F.sum("__days").cast("int").alias("days"))
+    w = Window.partitionBy(*keys).orderBy("lo", "hi").rowsBetween(Window.unboundedPreceding, -1)
+    reach = F.max("hi").over(w)  # null for the first interval; greatest() skips nulls
+    first_new = F.greatest(F.col("lo"), F.date_add(reach, 1))
+    return F.greatest(F.datediff(F.col("hi"), first_new) + 1, F.lit(0))
 
 
-def employment_years(employments: DataFrame) -> DataFrame:
-    """Per person and tax year with an employment row: employed_days (concurrent jobs counted
-    once), paye_earnings (summed over employments), employed_months_oct_mar,
-    sustained_employment and annualised_earnings (null unless sustained)."""
+def union_days(intervals: DataFrame, keys: list[str]) -> DataFrame:
+    """Days covered by the union of the inclusive date intervals [lo, hi] per key: keys +
+    `days`."""
+    from pyspark.sql import functions as F
+
+    return (
+        intervals.withColumn("__new", _new_days(keys))
+        .groupBy(*keys)
+        .agg(F.sum("__new").cast("int").alias("days"))
+    )
+
+
+def _month_flags(ty: Column) -> list[Column]:
+    """Per interval row: did it cover at least one day of each month October to March of
+    tax year `ty` (months 1-3 fall in the calendar year after ty)."""
+    from pyspark.sql import functions as F
+
+    flags = []
+    for i, month in enumerate(OCT_TO_MAR):
+        first = F.make_date(ty + (1 if month < OCT_TO_MAR[0] else 0), F.lit(month), F.lit(1))
+        flags.append(((F.col("lo") <= F.last_day(first)) & (F.col("hi") >= first)).alias(f"__m{i}"))
+    return flags
+
+
+def _with_sustained(df: DataFrame) -> DataFrame:
+    """Add sustained_employment and annualised_earnings from employed_months_oct_mar,
+    paye_earnings and employed_days."""
+    from pyspark.sql import functions as F
+
+    sustained = F.coalesce(F.col("employed_months_oct_mar") >= MIN_SUSTAINED_MONTHS, F.lit(False))
+    annualised = F.col("paye_earnings") / F.col("employed_days") * DAYS_PER_YEAR
+    return df.withColumn("sustained_employment", sustained).withColumn(
+        "annualised_earnings", F.when(sustained, annualised).cast("double")
+    )
+
+
+def _employment_base(employments: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     keys = ["person_pid", "tax_year"]
     ty = F.col("tax_year")
     lo, hi = clipped_interval(F.col("start_date"), F.col("end_date"), ty)
     rows = employments.select(*keys, "pay", lo.alias("lo"), hi.alias("hi"))
-    month_flags = []
-    for i, month in enumerate(OCT_TO_MAR):
-        first = F.make_date(ty + (1 if month < OCT_TO_MAR[0] else 0), F.lit(month), F.lit(1))
-        month_flags.append(
-            ((F.col("lo") <= F.last_day(first)) & (F.col("hi") >= first)).alias(f"__m{i}")
-        )
-    rows = rows.select("*", *month_flags)
-    per_year = rows.groupBy(*keys).agg(
+    rows = rows.select("*", *_month_flags(ty), _new_days(keys).alias("__new"))
+    months = sum(F.max(f"__m{i}").cast("int") for i in range(len(OCT_TO_MAR)))
+    return rows.groupBy(*keys).agg(
         F.sum("pay").alias("paye_earnings"),
-        *[F.max(f"__m{i}").alias(f"__m{i}") for i in range(len(OCT_TO_MAR))],
+        F.sum("__new").cast("int").alias("employed_days"),
+        months.alias("employed_months_oct_mar"),
     )
-    months = sum(F.col(f"__m{i}").cast("int") for i in range(len(OCT_TO_MAR)))
-    days = union_days(rows.select(*keys, "lo", "hi"), keys)
-    sustained = F.col("employed_months_oct_mar") >= MIN_SUSTAINED_MONTHS
-    return (
-        per_year.select(*keys, "paye_earnings", months.alias("employed_months_oct_mar"))
-        .join(days.withColumnRenamed("days", "employed_days"), keys)
-        .withColumn("sustained_employment", sustained)
-        .withColumn(
-            "annualised_earnings",
-            F.when(sustained, F.col("paye_earnings") / F.col("employed_days") * DAYS_PER_YEAR).cast(
-                "double"
-            ),
-        )
-    )
+
+
+def employment_years(employments: DataFrame) -> DataFrame:
+    """Per person and tax year with an employment row: employed_days (concurrent jobs counted
+    once), paye_earnings (summed over employments), employed_months_oct_mar,
+    sustained_employment and annualised_earnings (null unless sustained)."""
+    return _with_sustained(_employment_base(employments))
 
 
 def benefit_years(benefits: DataFrame, first_tax_year: int, last_tax_year: int) -> DataFrame:
@@ -212,21 +227,24 @@ def person_tax_years(
     from spark_jobs.contract import conform
 
     keys = ["person_pid", "tax_year"]
-    emp = employment_years(employments)
-    ben = benefit_years(benefits, first_tax_year, last_tax_year)
-    edu = education_years(education_spans).withColumn("in_education", F.lit(True))
-    joined = emp.join(ben, keys, "full").join(edu, keys, "full")
-    joined = joined.where(F.col("tax_year").between(first_tax_year, last_tax_year))
-    filled = joined.select(
-        *keys,
-        F.coalesce("employed_days", F.lit(0)).alias("employed_days"),
-        F.coalesce("paye_earnings", F.lit(0.0)).alias("paye_earnings"),
-        F.coalesce("employed_months_oct_mar", F.lit(0)).alias("employed_months_oct_mar"),
-        F.coalesce("sustained_employment", F.lit(False)).alias("sustained_employment"),
-        "annualised_earnings",
-        F.coalesce("out_of_work_benefit_days", F.lit(0)).alias("out_of_work_benefit_days"),
-        F.coalesce("in_education", F.lit(False)).alias("in_education"),
+    parts = (
+        _employment_base(employments),
+        benefit_years(benefits, first_tax_year, last_tax_year),
+        education_years(education_spans).withColumn("in_education", F.lit(True)),
     )
+    # Each part has one row per key: stack them and take each column's one value (a union
+    # and one aggregation instead of two full outer joins).
+    stacked = parts[0].unionByName(parts[1], allowMissingColumns=True)
+    stacked = stacked.unionByName(parts[2], allowMissingColumns=True)
+    stacked = stacked.where(F.col("tax_year").between(first_tax_year, last_tax_year))
+    filled = stacked.groupBy(*keys).agg(
+        F.coalesce(F.max("employed_days"), F.lit(0)).alias("employed_days"),
+        F.coalesce(F.max("paye_earnings"), F.lit(0.0)).alias("paye_earnings"),
+        F.coalesce(F.max("employed_months_oct_mar"), F.lit(0)).alias("employed_months_oct_mar"),
+        F.coalesce(F.max("out_of_work_benefit_days"), F.lit(0)).alias("out_of_work_benefit_days"),
+        F.coalesce(F.max("in_education"), F.lit(False)).alias("in_education"),
+    )
+    filled = _with_sustained(filled)
     # Every row here has a record: an employment row of the year has at least one day in it
     # (content checks), a benefit row an out-of-work day, an education row education.
     filled = filled.withColumn(
