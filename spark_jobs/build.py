@@ -96,18 +96,18 @@ def _tag_rows(raw: DataFrame, record_person: DataFrame, optout_pids: DataFrame) 
         F.col("status").alias("__status"),
         F.col("reason").alias("__lreason"),
     )
+    # opt-outs are few: broadcast them
     named = optout_pids.select("source", "record_id", F.lit(True).alias("__named"))
+    out_pids = (
+        optout_pids.where(F.col("person_pid").isNotNull())
+        .select("person_pid", F.lit(True).alias("__pid_out"))
+        .distinct()
+    )
     ok = raw.where(~F.col("blank_id"))
     tagged = (
         ok.join(rp, ["source", "record_id"], "left")
-        .join(named, ["source", "record_id"], "left")
-        .join(
-            optout_pids.select("person_pid", F.lit(True).alias("__pid_out"))
-            .where(F.col("person_pid").isNotNull())
-            .distinct(),
-            "person_pid",
-            "left",
-        )
+        .join(F.broadcast(named), ["source", "record_id"], "left")
+        .join(F.broadcast(out_pids), "person_pid", "left")
     )
     out = F.coalesce(F.col("__named"), F.lit(False)) | F.coalesce(F.col("__pid_out"), F.lit(False))
     category = (
@@ -181,6 +181,13 @@ def _accounting(
     }
 
 
+def _stack(frames: list[DataFrame]) -> DataFrame:
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
+
+
 def build_research_zone(
     spark: SparkSession,
     root: DataRoot,
@@ -197,7 +204,7 @@ def build_research_zone(
 
     from leo.schema import COHORT_OUTCOMES, PERSON, PERSON_TAX_YEAR
     from spark_jobs import cohorts, content, outcomes, person
-    from spark_jobs.contract import null_violations
+    from spark_jobs.contract import table_stats
     from spark_jobs.optouts import match_optouts, read_optouts
     from spark_jobs.storage import HadoopStorage
     from spark_jobs.truth import truth_map
@@ -205,6 +212,11 @@ def build_research_zone(
     started = time.time()
     store = HadoopStorage(spark)
     keep = StorageLevel.MEMORY_AND_DISK
+    cached: list[DataFrame] = []
+
+    def persist(df: DataFrame) -> DataFrame:
+        cached.append(df.persist(keep))
+        return df
 
     with stage(log, "read person map and sources") as s:
         if truth:
@@ -215,31 +227,36 @@ def build_research_zone(
         else:
             linkage_run, record_person, persons = _read_linkage_run(spark, root, run)
             out_run = linkage_run
-        record_person = record_person.persist(keep)
+        record_person = persist(record_person)
         raw = {src: content.read_content(spark, root, src) for src in SOURCES}
-        ids = None
-        for src in SOURCES:
-            part = raw[src].where(~F.col("blank_id")).select("source", "record_id")
-            ids = part if ids is None else ids.unionByName(part)
-        assert ids is not None
-        rp_rows = record_person.groupBy("source").agg(F.count("*").alias("rows")).collect()
-        rp_counts = {r["source"]: int(r["rows"]) for r in rp_rows}
+        sizes = _stack([raw[src].select("source") for src in SOURCES]).groupBy("source").count()
+        raw_rows = dict.fromkeys(SOURCES, 0) | {
+            r["source"]: int(r["count"]) for r in sizes.collect()
+        }
+        mapped = record_person.groupBy("source").count().collect()
+        rp_counts = {r["source"]: int(r["count"]) for r in mapped}
         s["run"] = out_run
+        s["raw rows"] = sum(raw_rows.values())
         s["records in map"] = sum(rp_counts.values())
 
     with stage(log, "opt-outs") as s:
         lines, optout_report = read_optouts(spark, root)
-        # every record an opt-out line names, with its person (null: quarantined by linkage)
-        named = (
-            match_optouts(lines, ids, optout_report)
-            .join(
-                record_person.select("source", "record_id", "person_pid"),
-                ["source", "record_id"],
-                "left",
+        if optout_report.lines:
+            ids = _stack(
+                [
+                    raw[src].where(~F.col("blank_id")).select("source", "record_id")
+                    for src in SOURCES
+                ]
             )
-            .persist(keep)
+            rp_ids = record_person.select("source", "record_id", "person_pid")
+            matched = match_optouts(lines, ids, optout_report)
+            # every record a line names, with its person (null: quarantined by the linkage)
+            named = persist(matched.join(rp_ids, ["source", "record_id"], "left"))
+        else:
+            named = spark.createDataFrame([], "source string, record_id string, person_pid string")
+        out_persons = persist(
+            named.where(F.col("person_pid").isNotNull()).select("person_pid").distinct()
         )
-        out_persons = named.where(F.col("person_pid").isNotNull()).select("person_pid").distinct()
         optout_report.removed_persons = out_persons.count()
         s["files"] = len(optout_report.files)
         s["lines"] = optout_report.lines
@@ -250,14 +267,13 @@ def build_research_zone(
             log.warning("opt-out lines not applied: %s", json.dumps(not_applied))
 
     with stage(log, "row accounting") as s:
-        tagged = {src: _tag_rows(raw[src], record_person, named).persist(keep) for src in SOURCES}
-        counts = []
-        raw_rows = {}
-        for src in SOURCES:
-            rows = tagged[src].groupBy("source", "category", "reason").agg(F.count("*").alias("n"))
-            got = rows.collect()
-            counts.extend(got)
-            raw_rows[src] = raw[src].count()
+        tagged = {src: persist(_tag_rows(raw[src], record_person, named)) for src in SOURCES}
+        counts = (
+            _stack([t.select("source", "category", "reason") for t in tagged.values()])
+            .groupBy("source", "category", "reason")
+            .agg(F.count("*").alias("n"))
+            .collect()
+        )
         accounting = _accounting(counts, rp_counts, raw_rows)
         optout_report.removed_records = accounting[OPTED_OUT]
         for c in CATEGORIES:
@@ -266,18 +282,17 @@ def build_research_zone(
     used = {src: tagged[src].where(F.col("category").isin(LINKED, UNLINKED)) for src in SOURCES}
     with stage(log, "person") as s:
         kept_persons = persons.join(out_persons, "person_pid", "left_anti")
-        graduated = cohorts.graduations(used["he"]).persist(keep)
-        person_df = person.person_table(kept_persons, person.characteristics(used)).persist(keep)
-        n_person = person_df.count()
-        expected_persons = kept_persons.count()
-        if n_person != expected_persons:
+        graduated = persist(cohorts.graduations(used["he"]))
+        person_df = persist(person.person_table(kept_persons, person.characteristics(used)))
+        no_region = F.col("ks4_year").isNotNull() & F.col("region").isNull()
+        person_stats = table_stats(person_df, PERSON, {"ks4 persons with no region": no_region})
+        expected_persons = int(persons.count()) - optout_report.removed_persons
+        if person_stats["rows"] != expected_persons:
             raise AccountingError(
-                f"person: {n_person:,} rows for {expected_persons:,} kept persons (nothing written)"
+                f"person: {person_stats['rows']:,} rows for {expected_persons:,} kept persons "
+                "(nothing written)"
             )
-        la = F.col("la_code")
-        unknown_la = used["ks4"].where(la.isNotNull() & person.region_of(la).isNull()).count()
-        s["persons"] = n_person
-        s["graduations"] = graduated.count()
+        s["persons"] = person_stats["rows"]
 
     with stage(log, "tax years") as s:
         valid_emp = raw["employments"].where(F.col("content_reason").isNull())
@@ -286,63 +301,56 @@ def build_research_zone(
             raise InputError("raw/employments: no usable employment row, so no tax years")
         first_ty, last_ty = int(bounds["a"]), int(bounds["b"])
         emp_cols = ["person_pid", "employer_ref", "tax_year", "start_date", "end_date", "pay"]
-        emp_used = used["employments"].select(*emp_cols)
-        emp_distinct = emp_used.dropDuplicates(emp_cols)
-        duplicates_merged = emp_used.count() - emp_distinct.count()
-        spans = (
-            used["ks4"]
-            .select("person_pid", F.col("academic_year").alias("first_year"))
-            .withColumn("last_year", F.col("first_year"))
-            .unionByName(
+        emp_distinct = persist(used["employments"].select(*emp_cols).dropDuplicates(emp_cols))
+        emp_used = accounting["by_source"]["employments"]
+        duplicates_merged = emp_used[LINKED] + emp_used[UNLINKED] - emp_distinct.count()
+        spans = _stack(
+            [
+                used["ks4"].select(
+                    "person_pid",
+                    F.col("academic_year").alias("first_year"),
+                    F.col("academic_year").alias("last_year"),
+                ),
                 used["ks5"].select(
                     "person_pid",
                     (F.col("academic_year") - 1).alias("first_year"),
                     F.col("academic_year").alias("last_year"),
-                )
-            )
-            .unionByName(
+                ),
                 used["he"].select(
                     "person_pid",
                     F.col("start_year").alias("first_year"),
                     F.coalesce("graduation_year", "start_year").alias("last_year"),
-                )
-            )
+                ),
+            ]
         )
-        pty = outcomes.person_tax_years(
-            emp_distinct,
-            used["benefits"].select("person_pid", "out_of_work", "start_date", "end_date"),
-            spans,
-            first_ty,
-            last_ty,
-        ).persist(keep)
+        benefits = used["benefits"].select("person_pid", "out_of_work", "start_date", "end_date")
+        pty = persist(outcomes.person_tax_years(emp_distinct, benefits, spans, first_ty, last_ty))
+        pty_stats = table_stats(pty, PERSON_TAX_YEAR)
         s["tax years"] = f"{first_ty}-{last_ty}"
-        s["person-years"] = pty.count()
+        s["person-years"] = pty_stats["rows"]
         s["duplicate employment rows merged"] = duplicates_merged
 
     with stage(log, "cohort outcomes") as s:
         members = cohorts.cohort_members(person_df, graduated)
-        co = cohorts.cohort_outcomes(members, pty, first_ty, last_ty).persist(keep)
-        per_cohort = co.groupBy("cohort_type", "years_after").agg(F.count("*").alias("n"))
+        co = persist(cohorts.cohort_outcomes(members, pty, first_ty, last_ty))
+        co_stats = table_stats(co, COHORT_OUTCOMES)
+        per_cohort = co.groupBy("cohort_type", "years_after").count().collect()
         cohort_rows = {
-            f"{r['cohort_type']} +{r['years_after']}": int(r["n"])
-            for r in per_cohort.orderBy("cohort_type", "years_after").collect()
+            f"{r['cohort_type']} +{r['years_after']}": int(r["count"])
+            for r in sorted(per_cohort, key=lambda r: (r["cohort_type"], r["years_after"]))
         }
-        s["rows"] = sum(cohort_rows.values())
+        s["rows"] = co_stats["rows"]
 
     tables = {PERSON.name: person_df, PERSON_TAX_YEAR.name: pty, COHORT_OUTCOMES.name: co}
-    contracts = {PERSON.name: PERSON, PERSON_TAX_YEAR.name: PERSON_TAX_YEAR}
-    contracts[COHORT_OUTCOMES.name] = COHORT_OUTCOMES
-    for name, df in tables.items():
-        bad = null_violations(df, contracts[name])
-        if bad:
-            raise AccountingError(
-                f"{name}: nulls in non-nullable column(s) {bad} (nothing written)"
-            )
+    stats = {PERSON.name: person_stats, PERSON_TAX_YEAR.name: pty_stats}
+    stats[COHORT_OUTCOMES.name] = co_stats
+    for name, st in stats.items():
+        if st["nulls"]:
+            raise AccountingError(f"{name}: nulls in non-nullable columns {st['nulls']}")
 
     with stage(log, "write") as s:
         linked = root.uri("linked")
         store.clean_stale(linked)
-        target = f"{linked}/{out_run}"
         manifest = {
             "run": out_run,
             "kind": "build",
@@ -353,25 +361,23 @@ def build_research_zone(
             "row_accounting": accounting,
             "optouts": optout_report.to_json(),
             "persons": {
-                "in_person_map": int(persons.count()),
+                "in_person_map": expected_persons + optout_report.removed_persons,
                 "removed_by_optout": optout_report.removed_persons,
-                "kept": n_person,
+                "kept": person_stats["rows"],
             },
             "content": {
                 "employment rows merged as exact duplicates": duplicates_merged,
-                "ks4 rows with a la_code not in the reference file (region unknown)": unknown_la,
+                "ks4 persons whose la_code is not in the reference file (region unknown)": (
+                    person_stats["ks4 persons with no region"]
+                ),
             },
-            "tables": {},
+            "tables": {name: {"rows": st["rows"]} for name, st in stats.items()},
             "cohort_outcomes_rows": cohort_rows,
             "code_version": __version__,
         }
-        with store.atomic_dir(target, overwrite=True) as tmp:
+        with store.atomic_dir(f"{linked}/{out_run}", overwrite=True) as tmp:
             for name, df in tables.items():
                 df.write.parquet(f"{tmp}/{name}")
-                manifest["tables"][name] = {
-                    "rows": spark.read.parquet(f"{tmp}/{name}").count(),
-                    "columns": contracts[name].names,
-                }
                 if after_table is not None:
                     after_table(name)
             manifest["seconds"] = round(time.time() - started, 1)
@@ -379,9 +385,9 @@ def build_research_zone(
         if not truth:
             store.write_text(f"{linked}/{LATEST}", out_run + "\n")
         s["run"] = out_run
-        for name, info in manifest["tables"].items():
-            s[name] = info["rows"]
-    for df in (record_person, named, graduated, person_df, pty, co, *tagged.values()):
+        for name, st in stats.items():
+            s[name] = st["rows"]
+    for df in cached:
         df.unpersist()
     return BuildResult(out_run, root.linked(out_run), manifest)
 

@@ -3,14 +3,14 @@ its types, and non-nullable columns checked."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from leo.schema import Table
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 _SPARK_TYPES = {
     pa.string(): "string",
@@ -42,12 +42,20 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     return df.select(*[F.col(c.name).cast(spark_type(c.type)).alias(c.name) for c in table.columns])
 
 
-def null_violations(df: DataFrame, table: Table) -> dict[str, int]:
-    """Nulls in the contract's non-nullable columns, by column (only those with any)."""
+def table_stats(
+    df: DataFrame, table: Table, extra: dict[str, Column] | None = None
+) -> dict[str, Any]:
+    """One pass: `rows`, `nulls` (in the contract's non-nullable columns, only those with
+    any) and a count of rows meeting each `extra` condition."""
     from pyspark.sql import functions as F
 
     required = [c.name for c in table.columns if not c.nullable]
-    if not required:
-        return {}
-    row = df.agg(*[F.sum(F.col(c).isNull().cast("long")).alias(c) for c in required]).collect()[0]
-    return {c: int(row[c]) for c in required if row[c]}
+    conds = {f"__null_{c}": F.col(c).isNull() for c in required}
+    conds |= {f"__extra_{k}": v for k, v in (extra or {}).items()}
+    aggs = [F.count("*").alias("__rows")]
+    aggs += [F.sum(cond.cast("long")).alias(name) for name, cond in conds.items()]
+    row = df.agg(*aggs).collect()[0]
+    nulls = {c: int(row[f"__null_{c}"]) for c in required if row[f"__null_{c}"]}
+    out: dict[str, Any] = {"rows": int(row["__rows"]), "nulls": nulls}
+    out |= {k: int(row[f"__extra_{k}"] or 0) for k in extra or {}}
+    return out
