@@ -149,6 +149,9 @@ def _accounting(
         if r["category"] == _ABSENT:
             problems.append(f"raw/{r['source']}: {n:,} row(s) not in the linkage run's map")
             continue
+        if r["category"] not in CATEGORIES:
+            problems.append(f"{r['source']}: {n:,} record(s) with status {r['category']!r}")
+            continue
         entry[r["category"]] += n
         if r["category"] == QUARANTINED:
             entry["reasons"][r["reason"]] = entry["reasons"].get(r["reason"], 0) + n

@@ -230,7 +230,13 @@ def test_opted_out_person_contributes_to_no_row(built: Built) -> None:
 # --- row accounting -------------------------------------------------------------------------
 
 
-def test_every_raw_row_is_accounted_for(built: Built) -> None:
+def test_every_raw_row_is_accounted_for(built: Built, reliability) -> None:  # type: ignore[no-untyped-def]
+    row = reliability.row(
+        "input",
+        tried=f"{END_BEFORE_START} employment rows ending before they start, {NEGATIVE_PAY} "
+        "with negative pay (leo build)",
+        expected="each quarantined with its reason and counted; every raw row accounted for",
+    )
     acc = built.manifest["row_accounting"]
     assert acc["reconciled"] is True
     raw = {s: pq.read_table(built.root / "raw" / s).num_rows for s in SOURCES}
@@ -251,12 +257,23 @@ def test_every_raw_row_is_accounted_for(built: Built) -> None:
     assert reasons["content: negative pay"] == int(((emp.pay < 0) & ~end_first).sum())
     assert set(built.faults["end_date before start_date"]) <= set(emp[end_first].employment_id)
     assert len(built.faults["negative pay"]) == NEGATIVE_PAY
+    row.observed = (
+        f"{reasons['content: end_date before start_date']} end-before-start and "
+        f"{reasons['content: negative pay']} negative-pay rows quarantined; "
+        f"{acc['accounted']:,} of {acc['input_rows']:,} rows accounted for"
+    )
 
 
-def test_build_fails_loudly_when_the_map_and_raw_disagree(
-    spark, built: Built, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_build_fails_loudly_when_the_map_and_raw_disagree(  # type: ignore[no-untyped-def]
+    spark, built: Built, tmp_path: Path, reliability
+) -> None:
     from spark_jobs.build import AccountingError, build_research_zone
+
+    row = reliability.row(
+        "input",
+        tried="raw/ks5 lost two records after the linkage run (leo build)",
+        expected="AccountingError naming the source and counts; nothing written",
+    )
 
     root = tmp_path / "data"
     for part in ("raw", "work"):
@@ -266,9 +283,10 @@ def test_build_fails_loudly_when_the_map_and_raw_disagree(
     for f in ks5.iterdir():
         f.unlink()
     pq.write_table(table.slice(2), ks5 / "part-0.parquet")  # two records gone since linkage
-    with pytest.raises(AccountingError, match=r"ks5: the linkage run maps \d+ records"):
+    with pytest.raises(AccountingError, match=r"ks5: the linkage run maps \d+ records") as err:
         build_research_zone(spark, resolve_data_root(str(root)))
     assert not (root / "linked").exists() or not any((root / "linked").iterdir())
+    row.observed = str(err.value).split("): ", 1)[-1] + "; nothing written"
 
 
 # --- crash and re-run -----------------------------------------------------------------------
@@ -278,8 +296,16 @@ class Crash(RuntimeError):
     pass
 
 
-def test_crash_part_way_then_rerun_gives_the_same_tables(spark, built: Built) -> None:  # type: ignore[no-untyped-def]
+def test_crash_part_way_then_rerun_gives_the_same_tables(spark, built: Built, reliability) -> None:  # type: ignore[no-untyped-def]
     from spark_jobs.build import build_research_zone
+
+    row = reliability.row(
+        "fault",
+        tried="leo build fails after writing 2 of its 3 tables; a killed build's temporary "
+        "directory is left behind",
+        expected="linked/LATEST and the earlier run untouched; the re-run cleans up and "
+        "writes the same tables",
+    )
 
     root = resolve_data_root(str(built.root))
     linked = built.root / "linked"
@@ -307,6 +333,8 @@ def test_crash_part_way_then_rerun_gives_the_same_tables(spark, built: Built) ->
         pd.testing.assert_frame_equal(df, before[name])
     assert again.manifest["row_accounting"] == built.manifest["row_accounting"]
     assert (linked / "LATEST").read_text() == latest
+    rows = sum(len(df) for df in before.values())
+    row.observed = f"LATEST and the run unchanged; re-run equal on all {rows:,} rows of 3 tables"
 
 
 # --- truth ----------------------------------------------------------------------------------
