@@ -18,7 +18,7 @@ import pytest
 
 from leo.layout import TRUTH_RUN, resolve_data_root
 from leo.schema import COHORT_OUTCOMES, IDENTIFIER, PERSON, PERSON_TAX_YEAR, RECORD_ID, SOURCES
-from tests.pipeline import TEST_KEY, copy_root
+from tests.pipeline import copy_root
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -97,12 +97,17 @@ def built(spark, linked_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def truth_built(spark, built: Built) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    from spark_jobs.build import build_research_zone
+def truth_built(spark, built: Built, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The truth build through the spark-submit entry point and the command line, as
+    `spark-submit spark_jobs/build.py --data file://... --truth --key-file F` would run it
+    (the session is the test run's)."""
+    from spark_jobs.build import main
 
-    return build_research_zone(
-        spark, resolve_data_root(str(built.root)), truth=True, key=TEST_KEY
-    ).manifest
+    key_file = tmp_path_factory.mktemp("key") / "leo.key"
+    key_file.write_bytes(b"t" * 32)  # TEST_KEY, as a file
+    args = ["--data", f"file://{built.root}", "--truth", "--key-file", str(key_file)]
+    assert main(args) == 0
+    return json.loads((built.root / "linked" / TRUTH_RUN / "manifest.json").read_text())
 
 
 def _tables(root: Path, run: str) -> dict[str, pd.DataFrame]:
@@ -190,7 +195,8 @@ def test_no_direct_identifier_in_the_research_zone(built: Built, truth_built: di
         assert strings & identifiers == set(), run
     assert scanned == 2 * sum(len(t.columns) for t in CONTRACTS.values())
     # the scan finds what it looks for
-    raw_value = sorted(v for v in identifiers if not FULL_DATE.search(v))[0]
+    patterns = (NINO, POSTCODE, FULL_DATE)
+    raw_value = next(v for v in sorted(identifiers) if not any(p.search(v) for p in patterns))
     planted = pa.table({"x": [raw_value, "a"], "y": ["SW1A 1AA", "b"], "z": ["ok", "b"]})
     assert [leak.split(":")[0] for leak in _leaks(planted, identifiers)] == ["x", "y"]
 
