@@ -68,12 +68,21 @@ class Measure(StrictModel):
     quantile: float | None = Field(default=None, gt=0, lt=1)
 
 
+class Definition(StrictModel):
+    """A derived variable of the research zone, in plain English (implemented by `leo build`)."""
+
+    id: str
+    label: str
+    definition: str
+
+
 class Catalogue(StrictModel):
     datasets: list[Dataset]
     tiers: list[Tier]
     packages: list[Package]
     dimensions: list[Dimension]
     measures: list[Measure]
+    definitions: list[Definition] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
@@ -116,6 +125,10 @@ class Catalogue(StrictModel):
                 f"exactly one count measure without a column (the population) is needed, "
                 f"found {populations}"
             )
+        seen = [d.id for d in self.definitions]
+        repeated = sorted({i for i in seen if seen.count(i) > 1})
+        if repeated:
+            raise ValueError(f"definitions: repeated id(s) {repeated}")
         for ds in self.datasets:
             if ds.source and ds.source not in SOURCES:
                 raise ValueError(f"dataset '{ds.id}': unknown source '{ds.source}'")
@@ -128,6 +141,10 @@ class Catalogue(StrictModel):
             if orphans:
                 raise ValueError(f"each {kind} must be in exactly one package: {orphans}")
         return self
+
+    @cached_property
+    def definition_by_id(self) -> dict[str, Definition]:
+        return {d.id: d for d in self.definitions}
 
     @cached_property
     def dimension_by_id(self) -> dict[str, Dimension]:

@@ -88,11 +88,13 @@ def registrars() -> list[Registrar]:
     from disclosure.cli import register as register_disclosure
     from leo.demo import register as register_demo
     from linkage.cli import register as register_linkage
+    from spark_jobs.cli import register as register_build
     from synthetic.cli import register as register_synth
 
     return [
         register_synth,
         register_linkage,
+        register_build,
         register_disclosure,
         _register_builtin,
         register_api,
