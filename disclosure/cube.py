@@ -22,7 +22,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from disclosure.policy import Policy
+from disclosure.policy import Policy, grouping_sets
 from leo.catalogue import Catalogue, Measure
 
 KEY_COLUMNS = ["cohort_type", "cohort", "years_after"]
@@ -80,7 +80,7 @@ def group_mask(cells: pd.DataFrame, dims: list[str]) -> np.ndarray:
     return mask
 
 
-def complete(cube: pd.DataFrame, catalogue: Catalogue, max_dimensions: int) -> pd.DataFrame:
+def complete(cube: pd.DataFrame, catalogue: Catalogue, policy: Policy) -> pd.DataFrame:
     """Add the empty groups: every grouping set of every slice gets every combination of
     its dimensions' values (the catalogue's, plus any other value seen for that cohort
     type), with zero counts. Otherwise an absent row would say "nobody" and a present one
@@ -102,20 +102,19 @@ def complete(cube: pd.DataFrame, catalogue: Catalogue, max_dimensions: int) -> p
         slices = sub[KEY_COLUMNS].drop_duplicates()
         mask = group_mask(sub, all_dims)
         bit = {d: 1 << i for i, d in enumerate(all_dims)}
-        for r in range(max_dimensions + 1):
-            for combo in itertools.combinations([d.id for d in dims], r):
-                m = sum(bit[d] for d in combo)
-                have = sub[mask == m]
-                grid = pd.DataFrame(
-                    list(itertools.product(*(values[d] for d in combo))), columns=list(combo)
-                )
-                full = slices.merge(grid, how="cross") if combo else slices.copy()
-                for d in all_dims:
-                    if d not in combo:
-                        full[d] = None
-                on = KEY_COLUMNS + list(combo)
-                full = full.merge(have[on + stats], on=on, how="left")
-                frames.append(full)
+        for combo in grouping_sets(policy, [d.id for d in dims]):
+            m = sum(bit[d] for d in combo)
+            have = sub[mask == m]
+            grid = pd.DataFrame(
+                list(itertools.product(*(values[d] for d in combo))), columns=list(combo)
+            )
+            full = slices.merge(grid, how="cross") if combo else slices.copy()
+            for d in all_dims:
+                if d not in combo:
+                    full[d] = None
+            on = KEY_COLUMNS + list(combo)
+            full = full.merge(have[on + stats], on=on, how="left")
+            frames.append(full)
     out = pd.concat(frames, ignore_index=True)
     out = out.fillna(zero_fill)
     for c in zero_fill:

@@ -17,7 +17,6 @@ publish.before_rename, publish.before_current (leo/faults.py).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import sys
@@ -26,8 +25,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from disclosure.cube import KEY_COLUMNS, KEY_MODULUS, complete, counted, earnings_columns
+from disclosure.policy import grouping_sets
 from leo import __version__
-from leo.errors import InputError, LeoError
+from leo.errors import ConfigError, InputError, LeoError
 from leo.faults import checkpoint
 from leo.layout import DataRoot, new_run_id
 from leo.logs import stage
@@ -104,11 +104,7 @@ def aggregate(
             record_key(salt).alias("__rk"),
         )
         ids = [d.id for d in dims]
-        sets = [
-            ["cohort", "years_after", *combo]
-            for r in range(policy.max_dimensions + 1)
-            for combo in itertools.combinations(ids, r)
-        ]
+        sets = [["cohort", "years_after", *combo] for combo in grouping_sets(policy, ids)]
         g = df.groupingSets(sets, "cohort", "years_after", *ids).agg(*aggs)
         arrays = {f"a{j}" for j in range(len(earnings_columns(catalogue)))}
         post = [F.col(c) for c in g.columns if c not in arrays]
@@ -311,6 +307,12 @@ def publish(
     timings: dict[str, float] = {}
     policy = load_policy(conf_dir)
     catalogue = load_catalogue(conf_dir)
+    unknown = set(policy.uncrossed_dimensions) - set(catalogue.dimension_by_id)
+    if unknown:
+        raise ConfigError(
+            f"{conf_path('disclosure.yaml', conf_dir)}: key 'uncrossed_dimensions': unknown "
+            f"dimension(s) {sorted(unknown)} (catalogue has {sorted(catalogue.dimension_by_id)})"
+        )
     dims = release_dimensions(catalogue)
     store = HadoopStorage(spark)
     run = resolve_run(store, root, run)
@@ -334,7 +336,7 @@ def publish(
         t0 = time.perf_counter()
         cube = aggregate(df, catalogue, policy, COHORT_TYPES)
         s["groups with people"] = len(cube)
-        cube = complete(cube, catalogue, policy.max_dimensions)
+        cube = complete(cube, catalogue, policy)
         s["groups"] = len(cube)
         timed("aggregate", t0)
 

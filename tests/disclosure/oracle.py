@@ -4,13 +4,11 @@ from disclosure.cube.record_key, numpy quantiles."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 
 from disclosure.cube import KEY_COLUMNS, KEY_MODULUS, record_key
-from disclosure.policy import Policy
+from disclosure.policy import Policy, grouping_sets
 from leo.catalogue import Catalogue
 
 
@@ -25,15 +23,14 @@ def oracle_cube(outcomes: pd.DataFrame, catalogue: Catalogue, policy: Policy) ->
         for d in dims:
             sub = sub.assign(**{d.id: sub[d.column]})
         ids = [d.id for d in dims]
-        for r in range(policy.max_dimensions + 1):
-            for combo in itertools.combinations(ids, r):
-                for key, g in sub.groupby(["cohort", "years_after", *combo]):
-                    key = key if isinstance(key, tuple) else (key,)
-                    row = {"cohort_type": ct, "cohort": key[0], "years_after": key[1]}
-                    row.update(dict.fromkeys(all_dims))
-                    row.update(dict(zip(combo, key[2:], strict=True)))
-                    row.update(_stats(g, catalogue))
-                    rows.append(row)
+        for combo in grouping_sets(policy, ids):
+            for key, g in sub.groupby(["cohort", "years_after", *combo]):
+                key = key if isinstance(key, tuple) else (key,)
+                row = {"cohort_type": ct, "cohort": key[0], "years_after": key[1]}
+                row.update(dict.fromkeys(all_dims))
+                row.update(dict(zip(combo, key[2:], strict=True)))
+                row.update(_stats(g, catalogue))
+                rows.append(row)
     cube = pd.DataFrame(rows)
     cube["years_after"] = cube["years_after"].astype("int8")
     return cube

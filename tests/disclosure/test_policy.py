@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from disclosure.policy import load_policy, policy_markdown
+from disclosure.policy import grouping_sets, load_policy, policy_markdown
 from leo.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,3 +54,18 @@ def test_unknown_key_is_an_error(tmp_path):
 def test_readme_policy_table_is_generated():
     table = policy_markdown(load_policy())
     assert table in (REPO / "README.md").read_text(), "run: leo disclosure-policy"
+
+
+def test_grouping_sets_keep_uncrossed_dimensions_on_their_own():
+    p = load_policy().model_copy(update={"max_dimensions": 2, "uncrossed_dimensions": ["c"]})
+    sets = grouping_sets(p, ["a", "b", "c"])
+    assert sets == [(), ("a",), ("b",), ("c",), ("a", "b")]
+    assert grouping_sets(p.model_copy(update={"uncrossed_dimensions": []}), ["a", "b", "c"]) == [
+        (),
+        ("a",),
+        ("b",),
+        ("c",),
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "c"),
+    ]

@@ -21,7 +21,7 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 
 def publish_cells(outcomes, pol):
-    cube = complete(oracle_cube(outcomes, CATALOGUE, pol), CATALOGUE, pol.max_dimensions)
+    cube = complete(oracle_cube(outcomes, CATALOGUE, pol), CATALOGUE, pol)
     cells = apply_rules(cube, CATALOGUE, pol, DIMS)
     cells, _ = protect(cells, CATALOGUE, pol, DIMS)
     return cube, cells
