@@ -32,7 +32,7 @@ from linkage.settings import BlockTerm, Settings
 from linkage.standardise import map_unique
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 KEY_SEP = "\x1f"
 ID, SRC, UID = "__id", "__src", "__uid"
@@ -176,6 +176,16 @@ def block_pairs_local(
 # --- Spark ---------------------------------------------------------------------------------
 
 
+def stacked(df: DataFrame, columns: dict[str, Column]) -> DataFrame:
+    """(`col`, `v`) rows: each label of `columns` with its value, for every row of `df`. One
+    pass over `df` (a union of selects would scan it once per column, and AQE starts those
+    scans at once, so an uncached lineage would be computed once per column)."""
+    from pyspark.sql import functions as F
+
+    pairs = [F.struct(F.lit(k).alias("col"), v.alias("v")) for k, v in columns.items()]
+    return df.select(F.explode(F.array(*pairs)).alias("__s")).select("__s.col", "__s.v")
+
+
 def block_pairs_spark(
     spark: SparkSession, records: DataFrame, settings: Settings, side_columns: list[str]
 ) -> tuple[DataFrame, BlockingStats]:
@@ -189,15 +199,14 @@ def block_pairs_spark(
     eff = records
     salted: dict[int, DataFrame] = {}
     # one job sizes the blocks of every rule
-    stacked = None
-    for i in range(n_rules):
-        k = key_column(i)
-        part = records.where(F.col(k).isNotNull()).select(
-            F.lit(i).alias("rule"), F.col(k).alias("key")
-        )
-        stacked = part if stacked is None else stacked.unionByName(part)
-    assert stacked is not None
-    sizes_all = stacked.groupBy("rule", "key").agg(F.count("*").alias("n")).cache()
+    sizes_all = (
+        stacked(records, {str(i): F.col(key_column(i)) for i in range(n_rules)})
+        .where(F.col("v").isNotNull())
+        .select(F.col("col").cast("int").alias("rule"), F.col("v").alias("key"))
+        .groupBy("rule", "key")
+        .agg(F.count("*").alias("n"))
+        .cache()
+    )
     big, mid = settings.max_block_size, settings.salt_block_size
     n = F.col("n")
     summary = {

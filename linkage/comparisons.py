@@ -201,7 +201,7 @@ class Encoded:
 def codes_of(s: pd.Series | np.ndarray) -> np.ndarray:
     a = np.asarray(s)
     if a.dtype.kind == "f":  # nulls through Arrow
-        return np.nan_tonumbers_of(a, nan=-1).astype(np.int32)
+        return np.nan_to_num(a, nan=-1).astype(np.int32)
     return a.astype(np.int32, copy=False)
 
 
