@@ -196,6 +196,13 @@ def block_pairs_spark(
     stats = BlockingStats()
     n_rules = len(settings.blocking_rules)
     link_only = settings.link_type == "link_only"
+    keys = [key_column(j) for j in range(n_rules)]
+    carried = list(dict.fromkeys([ID, SRC, *side_columns, *keys]))
+    # keys as 64-bit hashes: narrower rows to shuffle and compare. Every step (block sizes,
+    # joins, the earlier-rule test, the mask) sees the same hashes, so a collision only merges
+    # two blocks (a few more candidate pairs), and each pair is still produced once.
+    hashed = [F.when(F.col(k).isNotNull(), F.xxhash64(k)).alias(k) for k in keys]
+    records = records.select(*[c for c in carried if c not in keys], *hashed)
     eff = records
     salted: dict[int, DataFrame] = {}
     # one job sizes the blocks of every rule
@@ -246,8 +253,6 @@ def block_pairs_spark(
     if stats.capped_keys:
         eff = eff.cache()
 
-    keys = [key_column(j) for j in range(n_rules)]
-    carried = list(dict.fromkeys([ID, SRC, *side_columns, *keys]))
     frames = []
     for i in range(n_rules):
         k = key_column(i)
@@ -264,11 +269,18 @@ def block_pairs_spark(
             on = [k, "__salt"]
         else:
             left, right, on = side, side, [k]
-        lsel = [F.col(c).alias(f"{c}_l") for c in left.columns]
-        rsel = [F.col(c).alias(f"{c}_r") for c in right.columns]
-        lt, rt = left.select(*lsel), right.select(*rsel)
-        cond = [lt[f"{c}_l"] == rt[f"{c}_r"] for c in on]
-        p = lt.join(rt, on=cond, how="inner").where(F.col(f"{ID}_l") < F.col(f"{ID}_r"))
+        # the two sides of an unsalted rule are one plan, so Spark shuffles it once (the
+        # exchange is reused); columns get their side's suffix after the join
+        cond = [F.col(f"l.{c}") == F.col(f"r.{c}") for c in on]
+        p = (
+            left.alias("l")
+            .join(right.alias("r"), on=cond, how="inner")
+            .where(F.col(f"l.{ID}") < F.col(f"r.{ID}"))
+            .select(
+                *[F.col(f"l.{c}").alias(f"{c}_l") for c in carried],
+                *[F.col(f"r.{c}").alias(f"{c}_r") for c in carried],
+            )
+        )
         if link_only:
             p = p.where(F.col(f"{SRC}_l") != F.col(f"{SRC}_r"))
         for j in range(i):

@@ -174,9 +174,11 @@ def cluster_local(
     labels, refused, _ = guard_components(
         ids, labels, sources, edges, set(codes.values()), duplicate_probability
     )
-    mapping = pd.Series(labels, index=ids)
-    own = records["__id"].astype("int64")
-    return own.map(mapping).fillna(own).astype("int64"), refused
+    own = records["__id"].to_numpy(np.int64)
+    at = np.minimum(np.searchsorted(ids, own), max(len(ids) - 1, 0))
+    linked = (ids[at] == own) if len(ids) else np.zeros(len(own), dtype=bool)
+    out = np.where(linked, labels[at] if len(ids) else own, own)  # ids are exact 60-bit ints
+    return pd.Series(out, index=records.index, dtype="int64"), refused
 
 
 def source_codes(guarded: set[str]) -> dict[str, int]:

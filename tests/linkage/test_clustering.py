@@ -128,10 +128,19 @@ def test_spark_components_and_guard(spark, driver_max_links: int) -> None:  # ty
 
 
 def test_local_clusters_with_guard_and_singletons() -> None:
-    recs = pd.DataFrame({"__id": [1, 2, 3, 4, 9], "__src": ["ks4", "he", "ks4", "he", "ks4"]})
-    links = pd.DataFrame({"__id_l": [1, 2], "__id_r": [2, 3], "match_probability": [0.99, 0.95]})
+    big = 2**59  # record ids are 60-bit hashes: no float may pass through
+    recs = pd.DataFrame(
+        {"__id": [big + k for k in (1, 2, 3, 4, 9)], "__src": ["ks4", "he", "ks4", "he", "ks4"]}
+    )
+    links = pd.DataFrame(
+        {
+            "__id_l": [big + 1, big + 2],
+            "__id_r": [big + 2, big + 3],
+            "match_probability": [0.99, 0.95],
+        }
+    )
     clusters, refused = cluster_local(recs, links, {"ks4"})
-    assert clusters.tolist() == [1, 1, 3, 4, 9] and refused == 1
+    assert clusters.tolist() == [big + 1, big + 1, big + 3, big + 4, big + 9] and refused == 1
 
 
 def test_two_guarded_components_are_each_kept_apart() -> None:
