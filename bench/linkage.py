@@ -108,6 +108,47 @@ def f1_of(pairs_path: Path, prof_path: Path, id_l: str, id_r: str) -> dict[str, 
     }
 
 
+def cluster_quality(clusters_path: Path, prof_path: Path, persons_path: Path) -> dict[str, float]:
+    """This engine's clusters against truth, as `leo evaluate` measures them (pair counting
+    over clusters; the recall of each sex, ethnicity group and FSM group's true pairs, and
+    the largest gap between two groups with at least 100 true pairs)."""
+    import duckdb
+
+    from linkage.evaluate import GAP_GROUPS, MIN_GROUP_PAIRS
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(
+        f"CREATE TABLE c AS SELECT p.person_id, k.cluster_id FROM '{prof_path}' p "
+        f"JOIN read_parquet('{clusters_path}/*.parquet') k USING (profile_id)"
+    )
+    pairs = "sum(n * (n - 1) // 2)"
+    q = "SELECT {} FROM (SELECT count(*) n FROM c GROUP BY {})"
+    tp = con.execute(q.format(pairs, "person_id, cluster_id")).fetchone()[0]
+    predicted = con.execute(q.format(pairs, "cluster_id")).fetchone()[0]
+    actual = con.execute(q.format(pairs, "person_id")).fetchone()[0]
+    prec, rec = tp / predicted, tp / actual
+    out = {
+        "cluster_precision": prec,
+        "cluster_recall": rec,
+        "cluster_f1": 2 * prec * rec / (prec + rec),
+    }
+    gaps = []
+    for g in GAP_GROUPS:
+        rows = con.execute(
+            f"SELECT g, sum(tp) / sum(pairs) AS recall, sum(pairs) AS pairs FROM ("
+            f"  SELECT person_id, sum(n * (n - 1) // 2) tp FROM "
+            f"  (SELECT person_id, cluster_id, count(*) n FROM c GROUP BY ALL) GROUP BY person_id"
+            f") JOIN (SELECT person_id, count(*) * (count(*) - 1) // 2 pairs FROM c GROUP BY ALL)"
+            f" USING (person_id) JOIN (SELECT person_id, {g}::VARCHAR g FROM "
+            f"read_parquet('{persons_path}/*.parquet')) USING (person_id) GROUP BY g"
+        ).fetchall()
+        recalls = [r for _, r, n in rows if n >= MIN_GROUP_PAIRS]
+        gaps.append(max(recalls) - min(recalls) if len(recalls) > 1 else 0.0)
+    out["max_recall_gap"] = max(gaps)
+    return out
+
+
 LEO_SETTINGS = """
 link_type: link_and_dedupe
 unique_id_column: profile_id
@@ -317,6 +358,9 @@ def main() -> int:
             }
             if rc == 0:
                 row.update({k: round(v, 5) for k, v in f1_of(pairs, prof, id_l, id_r).items()})
+                if engine == "leo":
+                    cq = cluster_quality(out / "clusters", prof, d / "truth" / "persons")
+                    row.update({k: round(v, 5) for k, v in cq.items()})
             results.append(row)
             print(json.dumps(row), flush=True)
     head = ["persons", "engine", "F1", "prec", "recall", "seconds", "CPU s", "peak GB"]
