@@ -75,7 +75,7 @@ def load_projects(
     catalogue: Catalogue, conf_dir: str | Path | None = None, path: str | Path | None = None
 ) -> ProjectsFile:
     """Load and check against the catalogue: every package a project names must exist."""
-    source = Path(path) if path is not None else conf_path("projects.yaml", conf_dir)
+    source = str(path) if path is not None else conf_path("projects.yaml", conf_dir)
     projects = load_model(ProjectsFile, source)
     known = catalogue.package_by_id
     for i, p in enumerate(projects.projects):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,12 +32,13 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def default_conf_dir() -> Path:
-    """The packaged `conf/` folder (works from a checkout, a wheel or a zip on a cluster)."""
-    return Path(str(resources.files("conf")))
+def default_conf_dir() -> Traversable:
+    """The packaged `conf/` folder: a Path from a checkout or an installed wheel, a zip entry
+    when the project is imported from a zip (`spark-submit --py-files leo_platform.whl`)."""
+    return resources.files("conf")
 
 
-def conf_path(name: str, conf_dir: str | Path | None = None) -> Path:
+def conf_path(name: str, conf_dir: str | Path | None = None) -> Traversable:
     """The file to read for config `name` (e.g. "synthetic.yaml"): from `conf_dir`, else
     LEO_CONF, when it holds that file; else the packaged default."""
     for folder in (conf_dir, os.environ.get(CONF_ENV)):
@@ -93,9 +95,10 @@ def validate(model: type[T], data: Any, source: str) -> T:
         raise ConfigError(format_validation_error(source, err)) from None
 
 
-def load_model(model: type[T], path: str | Path) -> T:
+def load_model(model: type[T], path: str | Traversable) -> T:
     """Read a YAML file and validate it. Every failure is a ConfigError naming the file."""
-    path = Path(path)
+    if isinstance(path, str):
+        path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -14,6 +14,10 @@ Small public surface, one module per step of the algorithm (Splink's way):
     clustering      connected components with a guard against chaining
     evaluate        precision, recall, F1, match rates and recall by subgroup
     linker          the two backends: Spark (`link_spark`) and single node (`link_local`)
+    model_checks    sanity flags on a fitted model and a run's summary
+    report          the quality report: one offline HTML page (inputs: report_inputs,
+                    SVG charts: charts)
 
-Entry points: `leo link-tables`, `leo link`, `leo evaluate`, `leo keygen` (linkage/cli.py).
+Entry points: `leo link-tables`, `leo link`, `leo evaluate`, `leo report`, `leo keygen`
+(linkage/cli.py).
 """

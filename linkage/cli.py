@@ -1,4 +1,4 @@
-"""`leo link-tables`, `leo link`, `leo evaluate`, `leo keygen`."""
+"""`leo link-tables`, `leo link`, `leo evaluate`, `leo report`, `leo keygen`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_data_option(p)
     p.add_argument("--run", default=None, help="linkage run id (default work/LATEST)")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report on a linkage run's quality",
+        description="One offline HTML file: m, u and match weights per comparison level with "
+        "sanity flags, the prior, the match-weight distribution, blocking, match rates, "
+        "recall by subgroup and the evaluation where truth exists. Default: the latest run "
+        "of --data, written to work/<run>/report.html.",
+    )
+    add_data_option(p)
+    p.add_argument("--run", default=None, help="linkage run id (default work/LATEST)")
+    p.add_argument(
+        "--dir", default=None, metavar="DIR", help="report a `leo link-tables --out DIR` folder"
+    )
+    p.add_argument("--out", default=None, metavar="FILE", help="HTML file to write")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("keygen", help="write a new pseudonymisation key file (mode 0600)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE")
@@ -84,6 +100,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate_run(spark_session("leo-evaluate"), root, args.run)
     json.dump(result, sys.stdout, indent=2)
     print()
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from leo.errors import InputError
+    from leo.layout import resolve_data_root
+    from linkage.model_checks import CHECK, PROBLEM, check_model
+    from linkage.report import render
+    from linkage.report_inputs import load_dir, load_run, write_report
+
+    if args.dir is not None:
+        if args.run is not None:
+            raise InputError(
+                "give --run (a `leo link` run) or --dir (a link-tables folder), not both"
+            )
+        inputs, out = load_dir(args.dir)
+    else:
+        inputs, out = load_run(resolve_data_root(args.data), args.run)
+    out = args.out or out
+    write_report(render(inputs), out)
+    flags = check_model(inputs.model, inputs.summary)
+    n = {s: sum(f.severity == s for f in flags) for s in (PROBLEM, CHECK)}
+    print(f"wrote {out}: {n[PROBLEM]} problem(s), {n[CHECK]} check(s) in the model")
     return 0
 
 

@@ -191,9 +191,14 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
     model = empty_model(settings)
     model.tf_floor = 1.0 / max(n_records, 1)
     with stage(log, "estimate u") as s:
+        # Chosen by a hash of the record id, in id order: the same records and pairs however
+        # the data is partitioned (Spark's sample() depends on the partitioning, so a cluster
+        # run would train on other random pairs than a laptop run).
         fraction = min(1.0, settings.u_sample_records / max(n_records, 1))
-        sample = coded.sample(fraction=fraction, seed=settings.seed).toPandas()
-        std.unpersist()  # the sample filled coded's cache
+        bucket = F.abs(F.xxhash64(F.col(ID), F.lit(settings.seed))) % 1_000_000
+        sample = coded.where(bucket < int(fraction * 1_000_000)).toPandas()
+        sample = sample.sort_values(ID, kind="stable").reset_index(drop=True)
+        std.unpersist()  # the scan filled coded's cache
         s.update(estimate_u.estimate_u(sample, settings, model, dicts))
         s["sampled records"] = len(sample)
 
@@ -221,6 +226,8 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         compared = pairs.mapInPandas(cmp_fn, out_ddl).persist(StorageLevel.MEMORY_AND_DISK)
         gcols = [comparisons.gamma_column(c) for c in settings.comparisons]
         patterns = compared.groupBy("__mask", *gcols).agg(F.count("*").alias("n")).toPandas()
+        # in a fixed order: EM's floating-point sums must not depend on the partitioning
+        patterns = patterns.sort_values(["__mask", *gcols], kind="stable", ignore_index=True)
         n_pairs = int(patterns["n"].sum())
         by_rule = (
             np.bincount(

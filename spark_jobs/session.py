@@ -1,10 +1,11 @@
 """The one way jobs get a SparkSession.
 
-Under spark-submit (a cluster, or a local spark-submit) the session already exists and is
-returned as it is: the submitter's settings win. Run from `leo` or Python, a local session is
-started with the project's defaults, on a Java found by leo.java (a PyPI runtime if the
-machine has none), with Python workers on this interpreter and scratch space in a temporary
-folder that is removed at exit.
+Under spark-submit (a cluster, or a local spark-submit) the JVM is already running with the
+submitter's master and settings, and those win: the session is made on them, and only the
+SQL settings the submitter left unset get the project's defaults (UTC, Arrow, AQE, ...).
+Run from `leo` or Python, a local session is started with the project's defaults, on a Java
+found by leo.java (a PyPI runtime if the machine has none), with Python workers on this
+interpreter and scratch space in a temporary folder that is removed at exit.
 
 Environment knobs (all optional):
   LEO_SPARK_MASTER          master URL (default local[*])
@@ -21,6 +22,8 @@ import os
 import shutil
 import sys
 import tempfile
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leo.java import ensure_java
@@ -69,6 +72,8 @@ def spark_session(
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if under_spark_submit():
+        return _submitted_session(app_name)
     ensure_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -81,4 +86,51 @@ def spark_session(
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    ship_project(spark)
     return spark
+
+
+def under_spark_submit() -> bool:
+    """spark-submit starts the JVM first and hands its gateway to Python in these variables."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def _submitted_session(app_name: str) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.appName(app_name).getOrCreate()
+    given = spark.sparkContext.getConf()
+    for key, value in default_conf(spark.sparkContext.master).items():
+        # Only runtime SQL settings can change now; the rest (memory, UI) are the submitter's.
+        if key.startswith("spark.sql.") and not given.contains(key):
+            spark.conf.set(key, value)
+    spark.sparkContext.setLogLevel("WARN")
+    ship_project(spark)
+    return spark
+
+
+# What executors import: everything but the API (which never runs inside Spark).
+SHIPPED_PACKAGES = ("leo", "conf", "synthetic", "linkage", "spark_jobs")
+
+
+def ship_project(spark: SparkSession) -> None:
+    """Give executors on other machines the project's packages, as a zip through addPyFile,
+    unless the master is local (executors share this interpreter) or the submitter shipped
+    them already (`spark-submit --py-files leo_platform-*.whl`). The zip is made from where
+    this process imports the packages, a checkout or an installed wheel alike."""
+    import leo
+
+    if spark.sparkContext.master.startswith("local"):
+        return
+    if spark.sparkContext.getConf().get("spark.submit.pyFiles", ""):
+        return
+    home = Path(leo.__file__).resolve().parent.parent
+    folder = Path(tempfile.mkdtemp(prefix="leo-pyfiles-"))
+    atexit.register(shutil.rmtree, folder, True)
+    archive = folder / "leo_project.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for package in SHIPPED_PACKAGES:
+            for f in sorted((home / package).rglob("*")):
+                if f.is_file() and "__pycache__" not in f.parts:
+                    z.write(f, f.relative_to(home).as_posix())
+    spark.sparkContext.addPyFile(str(archive))

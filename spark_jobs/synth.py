@@ -20,13 +20,9 @@ contract's.
 from __future__ import annotations
 
 import argparse
-import atexit
 import logging
-import shutil
 import sys
-import tempfile
 import uuid
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,8 +44,6 @@ from synthetic.config import (  # noqa: E402
     validate_arguments,
 )
 from synthetic.generator import TABLES, chunk_plan, generate_chunk, table_dir  # noqa: E402
-
-PACKAGES = ("leo", "conf", "synthetic", "spark_jobs")
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -151,24 +145,6 @@ def run(
     return {name: counts.get(name, 0) for name in TABLES}
 
 
-def ship_project(spark: SparkSession) -> None:
-    """Give executors the project's packages (a zip via addPyFile) when they come from a
-    checkout rather than an installed wheel, so the job also runs on a real cluster."""
-    import leo
-
-    if Path(leo.__file__).resolve().parent.parent != REPO:
-        return
-    folder = Path(tempfile.mkdtemp(prefix="leo-synth-pyfiles-"))
-    atexit.register(shutil.rmtree, folder, True)
-    archive = folder / "leo_project.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        for package in PACKAGES:
-            for f in sorted((REPO / package).rglob("*")):
-                if f.is_file() and "__pycache__" not in f.parts:
-                    z.write(f, f.relative_to(REPO).as_posix())
-    spark.sparkContext.addPyFile(str(archive))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="spark_jobs/synth.py",
@@ -190,7 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from spark_jobs.session import spark_session
 
         spark = spark_session("leo-synth")
-        ship_project(spark)
         with stage(log, "synth (spark)") as s:
             for name, rows in run(
                 spark, args.persons, args.seed, args.out, cfg, args.overwrite

@@ -1,9 +1,10 @@
 """`leo link` end to end on a small synthetic population (the generator on main), then
-`leo evaluate`: quality thresholds scaled to the test size, the zone contracts, row
-accounting, and logs that hold no identifier values."""
+`leo evaluate` and `leo report`: quality thresholds scaled to the test size, the zone
+contracts, row accounting, and logs and a report that hold no identifier values."""
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,6 +14,7 @@ from leo.layout import resolve_data_root
 from leo.schema import LINKED_PERSONS, RECORD_PERSON
 from linkage.pseudonymise import PseudonymisationKey
 from tests.conftest import run_leo
+from tests.linkage.reports import Page
 
 PERSONS = 1500
 
@@ -70,3 +72,48 @@ def test_link_and_evaluate(spark, synthetic: Path, caplog: pytest.LogCaptureFixt
     assert cl["f1"] >= 0.98, cl
     assert ev["max_recall_gap"] <= 0.04, ev["recall_by_group"]
     assert set(ev["match_rate_by_source"]) == {"ks4", "ks5", "he", "employments", "benefits"}
+
+    _check_report(synthetic, run, ev)
+
+
+def _check_report(root: Path, run: str, ev: dict) -> None:  # type: ignore[type-arg]
+    """`leo report` on the real run: one parseable page with a chart per comparison of the
+    fitted model, the evaluation's figures, match rates that agree with the evaluation's, and
+    no identifier value of any source."""
+    import pyarrow.dataset as ds
+
+    from linkage.report_inputs import linked_match_rates
+
+    proc = run_leo("report", "--data", str(root), check=True)
+    out = root / "work" / run / "report.html"
+    assert str(out) in proc.stdout
+    html = out.read_text(encoding="utf-8")
+    page = Page(html)
+    model = json.loads((root / "work" / run / "model.json").read_text())
+    ids = {a["id"] for a in page.all("svg")}
+    for c in model["comparisons"]:
+        assert f"chart-cmp-{c['name'].replace('_', '-')}" in ids, c["name"]
+    assert "chart-histogram" in ids and "chart-recall-sex" in ids
+    assert f"{ev['pairwise']['precision']:.4f}" in html and "No ground truth" not in html
+    # the report's own count of the match rate (used when there is no truth) agrees with
+    # the evaluation's Spark aggregation
+    own = linked_match_rates(
+        ds.dataset(root / "work" / run / "record_person"), "source", "person_pid"
+    )
+    for source, rate in ev["match_rate_by_source"].items():
+        assert own[source]["records"] == rate["records"], source
+        assert abs(own[source]["linked"] - rate["linked"]) < 1e-12, source
+    # no identifier value of any source (names, dates of birth, postcodes, NINOs)
+    idents = ("forename", "middle_names", "surname", "date_of_birth", "postcode", "nino")
+    values: set[str] = set()
+    for source in ("ks4", "ks5", "he", "employments", "benefits"):
+        t = pq.read_table(root / "raw" / source)
+        for col in idents:
+            if col in t.column_names:
+                values.update(str(v) for v in t.column(col).unique().to_pylist() if v)
+    leaked = [
+        v
+        for v in values
+        if len(v) >= 3 and re.search(rf"(?<![A-Za-z0-9]){re.escape(v)}(?![A-Za-z0-9])", html)
+    ]
+    assert len(values) > 1000 and leaked == []
