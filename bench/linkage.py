@@ -327,7 +327,6 @@ def main() -> int:
                     sys.executable,
                     "-m",
                     "leo",
-                    "-q",
                     "link-tables",
                     str(prof),
                     "--settings",
