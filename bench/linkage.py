@@ -8,7 +8,7 @@ For each population: `leo synth` (cached under --work), then one identity-profil
 precomputed blocking keys, so both engines block alike), then each engine in its own process,
 timed end to end (start-up included) with the peak memory of its process tree.
 F1 is pairwise over profile pairs at match probability >= 0.9 against all true pairs.
-Run by hand, never by the tests. Figures go to the README.
+Run by hand, never by the tests. Figures go to docs/linkage.md.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_audit_release)
 
     p = sub.add_parser(
-        "disclosure-policy", help="the disclosure policy as a Markdown table (for the README)"
+        "disclosure-policy", help="the disclosure policy as a Markdown table (for docs/releases.md)"
     )
     p.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
     p.set_defaults(func=_cmd_policy)

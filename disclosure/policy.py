@@ -1,5 +1,5 @@
 """The disclosure policy (conf/disclosure.yaml): one validated model that the publish job
-applies, the audit checks against, and the README's policy table is rendered from.
+applies, the audit checks against, and docs/releases.md's policy table is rendered from.
 
 Validation errors name the file and the key (leo.config), e.g.
 `disclosure.yaml: key 'differencing.cell_key.ptable': probabilities sum to 0.9, not 1`.
@@ -182,7 +182,7 @@ def load_policy(conf_dir: str | Path | None = None, path: str | Path | None = No
 
 
 def policy_markdown(policy: Policy) -> str:
-    """The policy as a Markdown table (README); generated, so it cannot drift from the
+    """The policy as a Markdown table (docs/releases.md); generated, so it cannot drift from the
     configuration."""
     d, e, r = policy.differencing, policy.earnings, policy.rounding
     ptable = ", ".join(f"{k:+d}: {v:g}" for k, v in d.cell_key.ptable.items())

@@ -3,7 +3,7 @@
     DATA_ROOT/
       raw/<source>/*.parquet        identity zone: source extracts
       truth/records/, truth/persons/  ground truth of synthetic data (evaluation only)
-      optouts/*.csv                 source records whose subjects objected (see README)
+      optouts/*.csv                 source records whose subjects objected (docs/research-zone.md)
       work/<run>/                   identity zone: a linkage run
       work/LATEST                   id of the newest complete linkage run
       linked/<run>/                 research zone: pseudonymised longitudinal tables

@@ -6,7 +6,7 @@
       --manifest--> --rename into published/<release_id>--> --switch published/CURRENT
 
 Run through `leo publish --data D [--run RUN]`, or under spark-submit:
-    spark-submit spark_jobs/publish.py publish --data hdfs://.../leo [--run RUN]
+    spark-submit spark_jobs/publish.py --data hdfs://.../leo [--run RUN]
 
 A crash anywhere leaves CURRENT naming the previous release (or nothing): the new release
 becomes visible by one rename, and CURRENT is switched after it, by one rename too.
@@ -433,10 +433,14 @@ def _row_accounting(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """spark-submit entry: delegates to the `leo` command line (same arguments)."""
+    """spark-submit entry: the `leo publish` command line (same arguments), or
+    `audit-release ...` for the audit alone."""
     from leo.cli import main as leo_main
 
-    return leo_main(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in ("publish", "audit-release"):
+        args = ["publish", *args]
+    return leo_main(args)
 
 
 if __name__ == "__main__":
