@@ -2,7 +2,8 @@
 section 6). The build removes the person each such record belongs to, with all of that
 person's records, before anything reaches the research zone.
 
-File format (contract; also in docs/research-zone.md): any number of files `DATA_ROOT/optouts/*.csv`,
+File format (contract; also in docs/research-zone.md): any number of files
+`DATA_ROOT/optouts/*.csv`,
 UTF-8 CSV with a header line naming at least the columns `source` and `record_id` (other
 columns, e.g. a received date, are ignored), one line per objecting source record:
 
