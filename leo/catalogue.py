@@ -62,9 +62,18 @@ class Measure(StrictModel):
     kind: MeasureKind
     unit: Literal["people", "percent", "GBP"]
     definition: str
-    column: str | None = None  # rate: the boolean outcome column
+    # count/rate: the boolean column counted; quantile/mean: the numeric column summarised
+    column: str | None = None
     activity: list[str] = Field(default_factory=list)  # share: the activity categories counted
     quantile: float | None = Field(default=None, gt=0, lt=1)
+
+
+class Definition(StrictModel):
+    """A derived variable of the research zone, in plain English (implemented by `leo build`)."""
+
+    id: str
+    label: str
+    definition: str
 
 
 class Catalogue(StrictModel):
@@ -73,6 +82,7 @@ class Catalogue(StrictModel):
     packages: list[Package]
     dimensions: list[Dimension]
     measures: list[Measure]
+    definitions: list[Definition] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
@@ -93,12 +103,32 @@ class Catalogue(StrictModel):
             if d.column not in outcome_columns:
                 raise ValueError(f"dimension '{d.id}': column '{d.column}' not in cohort_outcomes")
         for m in self.measures:
-            if m.kind == "rate" and m.column not in outcome_columns:
-                raise ValueError(f"measure '{m.id}': a rate needs a cohort_outcomes column")
+            if m.kind in ("rate", "quantile", "mean") and m.column is None:
+                raise ValueError(f"measure '{m.id}': a {m.kind} needs a cohort_outcomes column")
+            if m.column is not None:
+                if m.column not in outcome_columns:
+                    raise ValueError(
+                        f"measure '{m.id}': column '{m.column}' not in cohort_outcomes"
+                    )
+                numeric = m.kind in ("quantile", "mean")
+                is_bool = str(COHORT_OUTCOMES.column(m.column).type) == "bool"
+                if is_bool == numeric:
+                    want = "a numeric" if numeric else "a boolean"
+                    raise ValueError(f"measure '{m.id}': column '{m.column}' is not {want} column")
             if m.kind == "share" and not m.activity:
                 raise ValueError(f"measure '{m.id}': a share needs its activity categories")
             if m.kind == "quantile" and m.quantile is None:
                 raise ValueError(f"measure '{m.id}': a quantile needs `quantile`")
+        populations = [m.id for m in self.measures if m.kind == "count" and m.column is None]
+        if len(populations) != 1:
+            raise ValueError(
+                f"exactly one count measure without a column (the population) is needed, "
+                f"found {populations}"
+            )
+        seen = [d.id for d in self.definitions]
+        repeated = sorted({i for i in seen if seen.count(i) > 1})
+        if repeated:
+            raise ValueError(f"definitions: repeated id(s) {repeated}")
         for ds in self.datasets:
             if ds.source and ds.source not in SOURCES:
                 raise ValueError(f"dataset '{ds.id}': unknown source '{ds.source}'")
@@ -113,6 +143,10 @@ class Catalogue(StrictModel):
         return self
 
     @cached_property
+    def definition_by_id(self) -> dict[str, Definition]:
+        return {d.id: d for d in self.definitions}
+
+    @cached_property
     def dimension_by_id(self) -> dict[str, Dimension]:
         return {d.id: d for d in self.dimensions}
 
@@ -123,6 +157,12 @@ class Catalogue(StrictModel):
     @cached_property
     def package_by_id(self) -> dict[str, Package]:
         return {p.id: p for p in self.packages}
+
+    @cached_property
+    def population(self) -> Measure:
+        """The count of everybody in a cell (kind count, no column): the denominator of
+        every rate and share."""
+        return next(m for m in self.measures if m.kind == "count" and m.column is None)
 
     def dimensions_for(self, cohort_type: str) -> list[Dimension]:
         return [d for d in self.dimensions if cohort_type in d.cohort_types]

@@ -85,11 +85,21 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def registrars() -> list[Registrar]:
     """Every package's subcommands, in the order `leo --help` lists them."""
     from api.cli import register as register_api
+    from disclosure.cli import register as register_disclosure
     from leo.demo import register as register_demo
     from linkage.cli import register as register_linkage
+    from spark_jobs.cli import register as register_build
     from synthetic.cli import register as register_synth
 
-    return [register_synth, register_linkage, _register_builtin, register_api, register_demo]
+    return [
+        register_synth,
+        register_linkage,
+        register_build,
+        register_disclosure,
+        _register_builtin,
+        register_api,
+        register_demo,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """Named fault points, for the reliability tests: a job calls `fault_point("link:mid-write")`
 at places where a crash would matter, and `LEO_FAULT` makes that call fail.
 
-    LEO_FAULT=link:mid-write            raise InjectedFault there (a crash Python sees)
+    LEO_FAULT=link:mid-write            raise InjectedFault there (a crash Python sees;
+                                        clean-up handlers run, as on any error)
     LEO_FAULT=synth:mid-swap=kill       SIGKILL this process there (nothing runs after it)
     LEO_FAULT=a:x,b:y                   several points
 
@@ -27,6 +28,10 @@ POINTS: dict[str, str] = {
     "link:after-linkage": "leo link: pairs scored and clustered, nothing written",
     "link:mid-write": "leo link: record_person written into the run's temporary folder",
     "link:before-pointer": "leo link: work/<run>/ renamed into place, work/LATEST not yet",
+    "publish:after-cells": "leo publish: cells written to the hidden temporary release",
+    "publish:after-audit": "leo publish: the audit passed, manifest not yet written",
+    "publish:before-rename": "leo publish: release complete in its temporary folder",
+    "publish:before-current": "leo publish: release renamed into place, CURRENT not yet",
 }
 
 

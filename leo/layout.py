@@ -3,11 +3,12 @@
     DATA_ROOT/
       raw/<source>/*.parquet        identity zone: source extracts
       truth/records/, truth/persons/  ground truth of synthetic data (evaluation only)
-      optouts/*.csv                 source records whose subjects objected (see README)
+      optouts/*.csv                 source records whose subjects objected (docs/research-zone.md)
       work/<run>/                   identity zone: a linkage run
       work/LATEST                   id of the newest complete linkage run
       linked/<run>/                 research zone: pseudonymised longitudinal tables
       linked/LATEST                 id of the newest complete build
+      linked/truth/                 the same tables built on ground truth (evaluation only)
       published/<release_id>/       output zone: disclosure-controlled cells + manifest.json
       published/CURRENT             id of the release the API serves
       access/access.db, audit.db    analysts, tokens; the hash-chained request log
@@ -30,6 +31,8 @@ DATA_ENV = "LEO_DATA"
 DEFAULT_DATA = "./data"
 
 SOURCES = ("ks4", "ks5", "he", "employments", "benefits")
+LATEST = "LATEST"  # pointer file naming the newest complete run (work/, linked/)
+TRUTH_RUN = "truth"  # linked/truth/: `leo build --truth`, never pointed to by linked/LATEST
 
 
 def is_uri(path: str) -> bool:

@@ -299,6 +299,113 @@ LINKED_PERSONS = Table(
     ),
 )
 
+# Research zone: pseudonymised longitudinal tables written by `leo build` (linked/<run>/).
+# No direct identifier and no source record id reaches them; the measures follow the
+# definitions in conf/catalogue.yaml (`definitions:`), implemented in spark_jobs/outcomes.py
+# and spark_jobs/cohorts.py.
+PERSON = Table(
+    "person",
+    "person",
+    "One row per person kept in the research zone (opted-out persons removed)",
+    (
+        Column("person_pid", pa.string(), CONTENT, "person pseudonym (HMAC)", nullable=False),
+        Column("sex", pa.string(), CONTENT, "F or M: the KS4 record's, else the most frequent"),
+        Column("birth_year", pa.int16(), CONTENT, "year of birth (most frequent over records)"),
+        Column("birth_month", pa.int8(), CONTENT, "month of birth, 1-12, with birth_year"),
+        Column("ethnicity_major", pa.string(), CONTENT, "major ethnic group at KS4"),
+        Column("fsm_ever", pa.bool_(), CONTENT, "eligible for free school meals at KS4"),
+        Column("sen", pa.string(), CONTENT, "none, sen_support or ehcp at KS4"),
+        Column("ks4_year", pa.int16(), CONTENT, "academic year of KS4 (start year)"),
+        Column("attainment8", pa.float64(), CONTENT, "Attainment 8 score at KS4"),
+        Column(
+            "prior_attainment_band",
+            pa.string(),
+            CONTENT,
+            "low, middle or high (definition prior_attainment_band)",
+        ),
+        Column("region", pa.string(), CONTENT, "region code of the KS4 school's local authority"),
+        Column(
+            "graduation_year",
+            pa.int16(),
+            CONTENT,
+            "academic year of the first HE qualification; null if none",
+        ),
+        Column("subject_cah2", pa.string(), CONTENT, "subject of the first HE qualification"),
+        Column("provider_id", pa.string(), CONTENT, "provider of the first HE qualification"),
+        Column("qualification", pa.string(), CONTENT, "the first HE qualification's aim"),
+        Column("sources", pa.string(), CONTENT, "sources linked, sorted, comma separated", False),
+        Column("n_records", pa.int64(), CONTENT, "source records linked to the person", False),
+        Column(
+            "min_match_probability",
+            pa.float64(),
+            CONTENT,
+            "weakest match probability inside the person's cluster (1.0 for a singleton)",
+            nullable=False,
+        ),
+    ),
+)
+
+PERSON_TAX_YEAR = Table(
+    "person_tax_year",
+    "person x tax year",
+    "A person's activity in a tax year; present when the person has an employment, "
+    "out-of-work benefit or education record in it (absent: activity not captured)",
+    (
+        Column("person_pid", pa.string(), CONTENT, "person pseudonym (HMAC)", nullable=False),
+        Column("tax_year", pa.int16(), CONTENT, "tax year (start year)", nullable=False),
+        Column(
+            "employed_days",
+            pa.int16(),
+            CONTENT,
+            "days in the tax year in PAYE employment, concurrent jobs counted once",
+            nullable=False,
+        ),
+        Column(
+            "paye_earnings",
+            pa.float64(),
+            CONTENT,
+            "PAYE pay in the tax year summed over employments, GBP",
+            nullable=False,
+        ),
+        Column(
+            "employed_months_oct_mar",
+            pa.int8(),
+            CONTENT,
+            "months of October to March with at least one day of PAYE employment, 0-6",
+            nullable=False,
+        ),
+        Column(
+            "sustained_employment",
+            pa.bool_(),
+            CONTENT,
+            "definition sustained_employment",
+            nullable=False,
+        ),
+        Column(
+            "annualised_earnings",
+            pa.float64(),
+            CONTENT,
+            "definition annualised_earnings; null unless in sustained employment",
+        ),
+        Column(
+            "out_of_work_benefit_days",
+            pa.int16(),
+            CONTENT,
+            "days in the tax year on an out-of-work benefit (definition out_of_work_benefit)",
+            nullable=False,
+        ),
+        Column("in_education", pa.bool_(), CONTENT, "definition in_education", nullable=False),
+        Column(
+            "activity",
+            pa.string(),
+            CONTENT,
+            "definition activity: employment_only, employment_and_study, study_only or "
+            "no_sustained_destination",
+            nullable=False,
+        ),
+    ),
+)
+
 # Research zone: the one table `leo publish` aggregates. One row per person per cohort per
 # years-after. Dimension columns never hold null: a missing value is the category "unknown",
 # because null means "all" in release cells.
@@ -450,5 +557,25 @@ def data_dictionary() -> str:
     r.table(RECORD_PERSON)
     r.table(LINKED_PERSONS)
     r.sections.append("## Research zone (`linked/<run>/`)\n")
+    r.table(PERSON)
+    r.table(PERSON_TAX_YEAR)
     r.table(COHORT_OUTCOMES)
+    r.sections.append(_definitions_section())
     return r.render()
+
+
+def _definitions_section() -> str:
+    """The research zone's definitions, as conf/catalogue.yaml states them (imported here
+    rather than at the top: leo.catalogue imports this module)."""
+    from leo.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    rows = [
+        "## Definitions (`conf/catalogue.yaml`)\n",
+        "Where a column's description says `definition X`, X is stated here.\n",
+        "| id | label | definition |",
+        "|---|---|---|",
+    ]
+    rows += [f"| `{d.id}` | {d.label} | {d.definition} |" for d in cat.definitions]
+    rows += [f"| `{d.id}` | {d.label} | {d.definition} |" for d in cat.dimensions if d.definition]
+    return "\n".join(rows) + "\n"

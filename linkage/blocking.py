@@ -32,7 +32,7 @@ from linkage.settings import BlockTerm, Settings
 from linkage.standardise import map_unique
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 KEY_SEP = "\x1f"
 ID, SRC, UID = "__id", "__src", "__uid"
@@ -176,6 +176,16 @@ def block_pairs_local(
 # --- Spark ---------------------------------------------------------------------------------
 
 
+def stacked(df: DataFrame, columns: dict[str, Column]) -> DataFrame:
+    """(`col`, `v`) rows: each label of `columns` with its value, for every row of `df`. One
+    pass over `df` (a union of selects would scan it once per column, and AQE starts those
+    scans at once, so an uncached lineage would be computed once per column)."""
+    from pyspark.sql import functions as F
+
+    pairs = [F.struct(F.lit(k).alias("col"), v.alias("v")) for k, v in columns.items()]
+    return df.select(F.explode(F.array(*pairs)).alias("__s")).select("__s.col", "__s.v")
+
+
 def block_pairs_spark(
     spark: SparkSession, records: DataFrame, settings: Settings, side_columns: list[str]
 ) -> tuple[DataFrame, BlockingStats]:
@@ -186,18 +196,24 @@ def block_pairs_spark(
     stats = BlockingStats()
     n_rules = len(settings.blocking_rules)
     link_only = settings.link_type == "link_only"
+    keys = [key_column(j) for j in range(n_rules)]
+    carried = list(dict.fromkeys([ID, SRC, *side_columns, *keys]))
+    # keys as 64-bit hashes: narrower rows to shuffle and compare. Every step (block sizes,
+    # joins, the earlier-rule test, the mask) sees the same hashes, so a collision only merges
+    # two blocks (a few more candidate pairs), and each pair is still produced once.
+    hashed = [F.when(F.col(k).isNotNull(), F.xxhash64(k)).alias(k) for k in keys]
+    records = records.select(*[c for c in carried if c not in keys], *hashed)
     eff = records
     salted: dict[int, DataFrame] = {}
     # one job sizes the blocks of every rule
-    stacked = None
-    for i in range(n_rules):
-        k = key_column(i)
-        part = records.where(F.col(k).isNotNull()).select(
-            F.lit(i).alias("rule"), F.col(k).alias("key")
-        )
-        stacked = part if stacked is None else stacked.unionByName(part)
-    assert stacked is not None
-    sizes_all = stacked.groupBy("rule", "key").agg(F.count("*").alias("n")).cache()
+    sizes_all = (
+        stacked(records, {str(i): F.col(key_column(i)) for i in range(n_rules)})
+        .where(F.col("v").isNotNull())
+        .select(F.col("col").cast("int").alias("rule"), F.col("v").alias("key"))
+        .groupBy("rule", "key")
+        .agg(F.count("*").alias("n"))
+        .cache()
+    )
     big, mid = settings.max_block_size, settings.salt_block_size
     n = F.col("n")
     summary = {
@@ -237,8 +253,6 @@ def block_pairs_spark(
     if stats.capped_keys:
         eff = eff.cache()
 
-    keys = [key_column(j) for j in range(n_rules)]
-    carried = list(dict.fromkeys([ID, SRC, *side_columns, *keys]))
     frames = []
     for i in range(n_rules):
         k = key_column(i)
@@ -255,11 +269,18 @@ def block_pairs_spark(
             on = [k, "__salt"]
         else:
             left, right, on = side, side, [k]
-        lsel = [F.col(c).alias(f"{c}_l") for c in left.columns]
-        rsel = [F.col(c).alias(f"{c}_r") for c in right.columns]
-        lt, rt = left.select(*lsel), right.select(*rsel)
-        cond = [lt[f"{c}_l"] == rt[f"{c}_r"] for c in on]
-        p = lt.join(rt, on=cond, how="inner").where(F.col(f"{ID}_l") < F.col(f"{ID}_r"))
+        # the two sides of an unsalted rule are one plan, so Spark shuffles it once (the
+        # exchange is reused); columns get their side's suffix after the join
+        cond = [F.col(f"l.{c}") == F.col(f"r.{c}") for c in on]
+        p = (
+            left.alias("l")
+            .join(right.alias("r"), on=cond, how="inner")
+            .where(F.col(f"l.{ID}") < F.col(f"r.{ID}"))
+            .select(
+                *[F.col(f"l.{c}").alias(f"{c}_l") for c in carried],
+                *[F.col(f"r.{c}").alias(f"{c}_r") for c in carried],
+            )
+        )
         if link_only:
             p = p.where(F.col(f"{SRC}_l") != F.col(f"{SRC}_r"))
         for j in range(i):

@@ -125,9 +125,22 @@ class Dictionaries:
 
     values: dict[str, np.ndarray] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)  # column -> dictionary name
+    # (dictionary, flag) -> the flag of every value, computed once where first asked for
+    flags: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
 
     def of(self, column: str) -> np.ndarray:
         return self.values[self.columns[column]]
+
+    def flag(self, column: str, name: str, fn: Callable[[str], bool]) -> np.ndarray:
+        """fn of each value of the column's dictionary, and False at index -1 (missing)."""
+        key = (self.columns[column], name)
+        if key not in self.flags:
+            values = self.of(column)
+            self.flags[key] = np.array([bool(fn(v)) for v in values] + [False], dtype=bool)
+        return self.flags[key]
+
+    def __getstate__(self) -> dict[str, object]:  # the cache is rebuilt where it is used
+        return {"values": self.values, "columns": self.columns, "flags": {}}
 
 
 def encode_local(records: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, Dictionaries]:
@@ -161,13 +174,9 @@ class Encoded:
     def exact(self) -> np.ndarray:
         return ~self.missing & (self.l == self.r)
 
-    def flag(self, fn: Callable[[str], bool]) -> tuple[np.ndarray, np.ndarray]:
-        """fn(value) for each side (False where missing), evaluated once per value used."""
-        used = np.unique(np.concatenate([self.l, self.r]))
-        used = used[used >= 0]
-        per = np.zeros(len(self.values) + 1, dtype=bool)  # index -1 -> last: False
-        per[used] = [bool(fn(v)) for v in self.values[used]]
-        return per[self.l], per[self.r]
+    def flag(self, per_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A per-value flag (`Dictionaries.flag`) for each side (False where missing)."""
+        return per_value[self.l], per_value[self.r]
 
     def pairwise(
         self,
@@ -201,7 +210,7 @@ class Encoded:
 def codes_of(s: pd.Series | np.ndarray) -> np.ndarray:
     a = np.asarray(s)
     if a.dtype.kind == "f":  # nulls through Arrow
-        return np.nan_tonumbers_of(a, nan=-1).astype(np.int32)
+        return np.nan_to_num(a, nan=-1).astype(np.int32)
     return a.astype(np.int32, copy=False)
 
 
@@ -276,14 +285,14 @@ def gamma(comp: Comparison, left: Frame, right: Frame, dicts: Dictionaries) -> n
             undecided &= ~swapped
         canon = enc(f"{c}__canon")
         nick = undecided & canon.exact()
-        amb_l, amb_r = canon.flag(lambda v: SEP in v)
+        amb_l, amb_r = canon.flag(dicts.flag(f"{c}__canon", "ambiguous", lambda v: SEP in v))
         todo = undecided & ~nick & ~canon.missing & (amb_l | amb_r)
         nick |= canon.pairwise(todo, _canon_overlap, False, bool)
         undecided &= ~nick
-        sp_l, sp_r = col.flag(lambda v: " " in v)
+        sp_l, sp_r = col.flag(dicts.flag(c, "spaced", lambda v: " " in v))
         token = col.pairwise(undecided & (sp_l | sp_r), _token_overlap, False, bool)
         undecided &= ~token
-        one_l, one_r = col.flag(lambda v: len(v) == 1)
+        one_l, one_r = col.flag(dicts.flag(c, "initial", lambda v: len(v) == 1))
         initial = col.pairwise(undecided & (one_l | one_r), _same_initial, False, bool)
         undecided &= ~initial
         jw = col.score(undecided, JaroWinkler.normalized_similarity, min(t))

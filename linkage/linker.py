@@ -108,12 +108,13 @@ def encode_spark(
 
     coded = comparisons.coded_side_columns(settings)
     tf_cols = {c.column for c in settings.comparisons if c.tf}
-    counted = None
-    for c in coded:
-        v = std.select(F.lit(c).alias("col"), F.col(c).alias("v")).where(F.col("v").isNotNull())
-        counted = v if counted is None else counted.unionByName(v)
-    assert counted is not None
-    counts = counted.groupBy("col", "v").agg(F.count("*").alias("n")).toPandas()
+    counts = (
+        blocking.stacked(std, {c: F.col(c) for c in coded})
+        .where(F.col("v").isNotNull())
+        .groupBy("col", "v")
+        .agg(F.count("*").alias("n"))
+        .toPandas()
+    )
     dicts = comparisons.Dictionaries()
     for c in coded:
         dicts.columns[c] = comparisons.dictionary_of(c, settings)
@@ -156,12 +157,12 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
             for pdf in batches:
                 yield standardise_batch(pdf, settings)
 
-        std = raw.select(*inputs).mapInPandas(std_fn, _ddl(layout))
-        std, dicts = encode_spark(spark, std.persist(StorageLevel.MEMORY_AND_DISK), settings)
+        # the inputs may be one file (one partition): spread the Python work over the cores
+        parts = max(spark.sparkContext.defaultParallelism, raw.rdd.getNumPartitions())
+        std = raw.select(*inputs).repartition(parts).mapInPandas(std_fn, _ddl(layout))
         std = std.persist(StorageLevel.MEMORY_AND_DISK)
-        s["distinct values"] = sum(len(v) for v in dicts.values.values())
         bad_cols = [bad_flag(c.column) for c in settings.comparisons if c.kind in flagged_kinds()]
-        agg = (
+        agg = (  # also fills std's cache before the encoding reads it
             std.groupBy(SRC)
             .agg(
                 F.count("*").alias("n"),
@@ -170,6 +171,9 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
             )
             .collect()
         )
+        coded, dicts = encode_spark(spark, std, settings)
+        coded = coded.persist(StorageLevel.MEMORY_AND_DISK)
+        s["distinct values"] = sum(len(v) for v in dicts.values.values())
         sizes = {r[SRC]: int(r["n"]) for r in agg}
         n_records = sum(sizes.values())
         # 60-bit hashes: a collision within a source is checked here (about 1 in 10^5 at
@@ -192,14 +196,15 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         # run would train on other random pairs than a laptop run).
         fraction = min(1.0, settings.u_sample_records / max(n_records, 1))
         bucket = F.abs(F.xxhash64(F.col(ID), F.lit(settings.seed))) % 1_000_000
-        sample = std.where(bucket < int(fraction * 1_000_000)).toPandas()
+        sample = coded.where(bucket < int(fraction * 1_000_000)).toPandas()
         sample = sample.sort_values(ID, kind="stable").reset_index(drop=True)
+        std.unpersist()  # the scan filled coded's cache
         s.update(estimate_u.estimate_u(sample, settings, model, dicts))
         s["sampled records"] = len(sample)
 
     with stage(log, "block and compare") as s:
         side = comparisons.pair_side_columns(settings)
-        pairs, stats = blocking.block_pairs_spark(spark, std, settings, side)
+        pairs, stats = blocking.block_pairs_spark(spark, coded, settings, side)
         out_ddl = _ddl(
             {
                 f"{ID}_l": "bigint",
@@ -247,9 +252,9 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
 
     with stage(log, "predict") as s:
         w = predict.weight_column(model, settings)
-        scored = compared.select(f"{ID}_l", f"{ID}_r", w.alias("match_weight")).withColumn(
-            "match_probability", predict.probability_column(F.col("match_weight"))
-        )
+        scored = compared.select(
+            f"{ID}_l", f"{ID}_r", f"{SRC}_l", f"{SRC}_r", w.alias("match_weight")
+        ).withColumn("match_probability", predict.probability_column(F.col("match_weight")))
         hist = (
             scored.groupBy(predict.histogram_bin_column(F.col("match_weight")).alias("bin"))
             .agg(F.count("*").alias("pairs"))
@@ -266,10 +271,12 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
 
     with stage(log, "cluster") as s:
         clusters, cstats = clustering.cluster_spark(
-            std.select(ID, SRC),
+            coded.select(ID, SRC),
             links,
             set(settings.one_record_per_person),
             settings.duplicate_min_probability,
+            settings.cluster_driver_max_links,
+            n_links,
         )
         clusters = clusters.persist(StorageLevel.MEMORY_AND_DISK)
         sizes_by_cluster = clusters.groupBy(clustering.CLUSTER).count()

@@ -192,6 +192,12 @@ class Settings(StrictModel):
         gt=1,
         description="blocks larger than this are split across tasks so none straggles",
     )
+    cluster_driver_max_links: int = Field(
+        default=50_000_000,
+        ge=0,
+        description="up to this many links, connected components are solved on the driver "
+        "(about 26 bytes a link); above it, in Spark",
+    )
     u_sample_pairs: int = Field(default=1_000_000, ge=1000, description="random pairs for u")
     u_sample_records: int = Field(
         default=100_000, ge=100, description="records they are drawn from"

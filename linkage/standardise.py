@@ -229,6 +229,15 @@ def standardised_columns(settings: Settings) -> dict[str, str]:
 
 
 def standardise_column(comp: Comparison, values: pd.Series) -> dict[str, pd.Series]:
+    """The standardised columns of one compared column, computed once per distinct value
+    (dates, postcodes and identifiers repeat across a source's profiles) and spread back."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    distinct = pd.Series([*uniques, None], dtype="string")  # the last row stands for missing
+    out = _standardise_distinct(comp, distinct)
+    return {k: v.iloc[codes].set_axis(values.index) for k, v in out.items()}
+
+
+def _standardise_distinct(comp: Comparison, values: pd.Series) -> dict[str, pd.Series]:
     c = comp.column
     if comp.kind == "name":
         clean = clean_name(values)

@@ -580,11 +580,9 @@ def link_leo(
 
 def _write_contract(df: DataFrame, table: Any, uri: str) -> None:
     """Write with exactly the contract's columns, types and order (leo/schema.py)."""
-    from pyspark.sql import functions as F
+    from spark_jobs.contract import conform
 
-    arrow_to_spark = {"string": "string", "int64": "bigint", "double": "double", "bool": "boolean"}
-    cols = [F.col(c.name).cast(arrow_to_spark[str(c.type)]).alias(c.name) for c in table.columns]
-    df.select(*cols).write.parquet(uri)
+    conform(df, table).write.parquet(uri)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,15 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def linked_root(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A synthetic data root linked once per test run (tests/pipeline.py): read-only, copy it
+    with tests.pipeline.copy_root before writing."""
+    from tests.pipeline import make_linked_root
+
+    return make_linked_root(spark, tmp_path_factory.mktemp("linked-root"))
+
+
 def leo_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))

@@ -32,7 +32,8 @@ def sorted_table(path: Path, keys: list[str]) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synth -> link chain submitted to a standalone cluster; returns its data root."""
+    """The synth -> link -> build chain submitted to a standalone cluster; returns its data
+    root."""
     tmp = tmp_path_factory.mktemp("cluster")
     wheel = build_wheel(tmp / "dist", REPO)
     executor_python = bare_python(tmp / "executor-venv")
@@ -62,6 +63,7 @@ def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         steps = [
             ("synth.py", ["--persons", str(PERSONS), "--seed", str(SEED), "--out", root.as_uri()]),
             ("link.py", ["leo", "--data", root.as_uri()]),
+            ("build.py", ["--data", root.as_uri()]),
         ]
         for script, args in steps:
             proc = cluster.submit(REPO / "spark_jobs" / script, *args, conf=conf)
@@ -77,6 +79,7 @@ def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_cluster_chain_equals_local_mode(spark, cluster_root: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from spark_jobs.build import build_research_zone
     from spark_jobs.link import link_leo
     from synthetic.config import load_synthetic_config
     from synthetic.generator import TABLES, generate, table_dir
@@ -99,5 +102,17 @@ def test_cluster_chain_equals_local_mode(spark, cluster_root: Path, tmp_path: Pa
     ):
         mine = sorted_table(local / "work" / run / table, keys)
         theirs = sorted_table(cluster_root / "work" / cluster_run / table, keys)
+        assert theirs.num_rows == mine.num_rows > 0, table
+        assert theirs.equals(mine), table
+
+    build_research_zone(spark, resolve_data_root(str(local)))
+    assert (cluster_root / "linked" / "LATEST").read_text().strip() == cluster_run
+    for table, keys in (
+        ("person", ["person_pid"]),
+        ("person_tax_year", ["person_pid", "tax_year"]),
+        ("cohort_outcomes", ["person_pid", "cohort_type", "cohort", "years_after"]),
+    ):
+        mine = sorted_table(local / "linked" / run / table, keys)
+        theirs = sorted_table(cluster_root / "linked" / cluster_run / table, keys)
         assert theirs.num_rows == mine.num_rows > 0, table
         assert theirs.equals(mine), table
