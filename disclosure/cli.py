@@ -40,11 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
+    from disclosure.policy import load_policy
     from leo.layout import resolve_data_root
     from spark_jobs.publish import publish
     from spark_jobs.session import spark_session
 
     root = resolve_data_root(args.data)
+    load_policy(args.conf)  # a bad policy fails here, before Spark starts
     release, manifest = publish(
         spark_session("leo-publish"), root, args.conf, run=args.run, release_id=args.release
     )

@@ -3,7 +3,7 @@ key, a missing key. Each is an error naming the file, the key and what was expec
 the command that reads the file, exit 2 before any work (for `leo link`: before Spark).
 
 FILES holds one entry per config file; a file under conf/ without an entry fails
-`test_every_conf_file_has_an_entry` (conf/disclosure.yaml lands with `leo publish`)."""
+`test_every_conf_file_has_an_entry`."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def _api(folder: Path, name: str) -> object:
     from api.settings import load_settings
 
     return load_settings(folder)
+
+
+def _disclosure(folder: Path, name: str) -> object:
+    from disclosure.policy import load_policy
+
+    return load_policy(folder)
 
 
 def _settings_file(folder: Path, name: str) -> object:
@@ -104,6 +110,13 @@ FILES = {
         None,
         ("limits",),
         ("serve", "--data", "{data}"),
+    ),
+    "disclosure.yaml": ConfFile(
+        _disclosure,
+        (("rounding", "count_base"), "five", "valid integer"),
+        ("differencing",),
+        ("dominance",),
+        ("publish", "--data", "{data}"),
     ),
     "linkage/febrl4.yaml": ConfFile(
         _settings_file,
@@ -228,7 +241,7 @@ def test_the_command_reading_it_exits_2_before_any_work(  # type: ignore[no-unty
         "input",
         tried=f"`leo --conf DIR {' '.join(spec.command[:1])}` with a wrong type in {name}",
         expected="exit 2, the file and key named; nothing written"
-        + (", Spark not started" if spec.command[0] == "link" else ""),
+        + (", Spark not started" if spec.command[0] in ("link", "publish") else ""),
     )
     env = leo_env(LEO_PSEUDONYMISATION_KEY="c" * 40)
     proc = run_leo("--conf", str(conf), *args, env=env, timeout=120)
