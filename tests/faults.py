@@ -11,14 +11,12 @@ its runs and their pointer live, and the inputs it must not touch. The invariant
   together is either as it was before or equal to the uninterrupted run's, never a mixture;
 - the inputs are unchanged; the driver leaves no process behind.
 
-`leo build` and `leo publish` plug in as two more Jobs, e.g.
-    Job("build", ("build", "--data", "{data}"), outputs=(...), runs="linked",
-        pointer="linked/LATEST", inputs=("raw", "work"))
-    Job("publish", ("publish", "--data", "{data}"), outputs=("cells", "manifest.json"),
-        runs="published", pointer="published/CURRENT", inputs=("linked",))
-and for publish `ApiWatch`, an API server started on the data root and asked, all the time
-the job runs, which release it serves: every answer must be a 200 from a complete release,
-the previous one until the new one is complete.
+The Jobs: `leo synth` (tests/synthetic/test_generator_faults.py), `leo link`
+(tests/linkage/test_link_leo_reliability.py), `leo build` (tests/spark_jobs/test_build.py)
+and `leo publish` (tests/spark_jobs/test_publish.py), the last with `ApiWatch`, an API server
+started on the data root and asked, all the time the job runs, which release it serves: every
+answer must be a 200 from a complete release, the previous one until the new one is
+complete.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -36,11 +35,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from leo.faults import ENV
+from leo.faults import ENV, InjectedFault, points
 from tests.conftest import REPO, leo_env
 
 
@@ -53,7 +54,7 @@ class Job:
     pointer: str | None = None  # file naming the current run, e.g. "work/LATEST"
     units: tuple[tuple[str, ...], ...] = ()  # without runs: outputs renamed in together
     complete: str = "manifest.json"  # a run folder holding this file is complete
-    ignore: tuple[str, ...] = ()  # top-level JSON keys that differ between equal runs
+    ignore: tuple[str, ...] = ()  # JSON keys that differ between equal runs ("a.b": nested)
     inputs: tuple[str, ...] = ()  # folders of Parquet tables the job reads, never writes
     env: dict[str, str] = field(default_factory=dict)
 
@@ -66,13 +67,18 @@ Snapshot = dict[str, str | None]  # output -> digest of its content, None when a
 
 def digest(path: Path, ignore: tuple[str, ...] = ()) -> str | None:
     """A digest of a table's rows (whatever their order and file split) or of a JSON file
-    without its `ignore` keys; None when absent."""
+    without its `ignore` keys (dotted for nested ones: "audit.seconds"); None when absent."""
     if not path.exists():
         return None
     if path.suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
         for key in ignore:
-            data.pop(key, None)
+            *parents, last = key.split(".")
+            node = data
+            for name in parents:
+                node = node.get(name) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(last, None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     table = pq.read_table(path).replace_schema_metadata(None)
     table = table.sort_by([(n, "ascending") for n in table.column_names]).combine_chunks()
@@ -340,3 +346,112 @@ SEED = int(os.environ.get("LEO_FAULT_SEED", "20261201"))
 
 def kill_count(default: int) -> int:
     return int(os.environ.get("LEO_FAULT_KILLS", str(default)))
+
+
+def interrupt_and_rerun(
+    job: Job,
+    root: Path,
+    reference: Snapshot,
+    before: Snapshot,
+    seconds: float,
+    reliability: Any,
+    api: ApiWatch | None = None,
+) -> None:
+    """The three steps for a job with runs and a pointer, one reliability row each: a fault
+    point of the job drawn at random raises (in this process: a Spark job reuses the test
+    run's session), a `leo` driver is SIGKILLed at a random moment, and the same command runs
+    to the end. `reference` is an uninterrupted run's outputs, `before` the outputs the
+    pointer named before (the same as `reference` when it named such a run); `seconds` the
+    uninterrupted run's time in this process. With `api` (started by the caller) the API must
+    answer from the release the pointer named before until the rerun, then from the new one.
+    Fails the test on the first step with a problem."""
+    assert job.pointer and job.runs
+    rng = random.Random(SEED)
+    inputs = inputs_digest(job, root)
+    first = read_pointer(root / job.pointer)
+    served = f"; the API answers 200 from {first} only" if api else ""
+
+    def check(what: str, watch: PointerWatch, rerun: bool = False) -> list[str]:
+        problems = state_problems(job, root, reference, before) + watch.problems
+        if inputs_digest(job, root) != inputs:
+            problems.append(f"{', '.join(job.inputs)} changed")
+        if api is not None:
+            problems += api.problems
+            if api.seen[:1] != [first] or len(api.seen) > (2 if rerun else 1):
+                problems.append(f"the API answered from {api.seen}")
+        return [f"{what}: {p}" for p in problems]
+
+    def api_answers() -> str:
+        return f"; {api.answers} API answers, every one 200, from {first}" if api else ""
+
+    point = rng.choice(points(job.name))
+    row = reliability.row(
+        "fault",
+        tried=f"leo {job.name} stopped by LEO_FAULT={point} (drawn with seed {SEED})"
+        + (", leo serve answering all along" if api else ""),
+        expected=f"no incomplete {job.runs}/<run>/ visible, {job.pointer} names a complete "
+        f"run throughout, {', '.join(job.inputs)} unchanged{served}",
+    )
+    with PointerWatch(job, root) as watch, pytest.raises(InjectedFault):
+        run_in_process(job, root, point)
+    problems = check("after the fault", watch)
+    row.observed = "raised; " + (
+        "; ".join(problems) or "state consistent, pointer always complete" + api_answers()
+    )
+    assert not problems
+
+    delay = round(rng.uniform(3, seconds + 15), 1)  # + the JVM's start
+    row = reliability.row(
+        "fault",
+        tried=f"SIGKILL of the leo {job.name} driver {delay} s in (uninterrupted: "
+        f"{seconds:.0f} s in-process; seed {SEED})",
+        expected="the same, and Spark's JVM and workers exit with the driver",
+    )
+    with PointerWatch(job, root) as watch:
+        out = run_job(job, root, kill_after=delay)
+    problems = check("after the kill", watch)
+    if out.left_behind:
+        problems.append(f"{out.left_behind} process(es) of the job left behind")
+    if not out.killed and out.returncode != 0:
+        problems.append(f"finished first, exit {out.returncode}")
+    how = f"killed at {out.seconds:.1f} s" if out.killed else "finished first (exit 0)"
+    row.observed = (
+        how
+        + "; "
+        + ("; ".join(problems) or "state consistent, nothing left running" + api_answers())
+    )
+    assert not problems, out.stderr[-3000:]
+
+    row = reliability.row(
+        "fault",
+        tried=f"leo {job.name} run again after the fault and the kill",
+        expected=f"exit 0; {job.pointer} names a new complete run whose outputs equal the "
+        "uninterrupted run's; temporary folders removed"
+        + ("; the API switches to it" if api else ""),
+    )
+    last = read_pointer(root / job.pointer)
+    with PointerWatch(job, root) as watch:
+        code = run_in_process(job, root)
+    new = read_pointer(root / job.pointer)
+    deadline = time.monotonic() + 30
+    while api is not None and api.seen[-1] != new and time.monotonic() < deadline:
+        time.sleep(0.1)
+    problems = check("after the rerun", watch, rerun=True)
+    if code != 0:
+        problems.append(f"exit {code}")
+    if new in (first, last):
+        problems.append(f"{job.pointer} did not move from {new}")
+    if api is not None and api.seen[-1] != new:
+        problems.append(f"the API did not switch to {new}: {api.seen}")
+    got = snapshot(job, output_folder(job, root))
+    differ = [o for o in job.outputs if got[o] != reference[o]]
+    if differ:
+        problems.append(f"differs from the uninterrupted run: {', '.join(differ)}")
+    if leftovers(job, root):
+        problems.append(f"left: {leftovers(job, root)}")
+    switched = f"; the API answered from {' then '.join(api.seen)}" if api else ""
+    row.observed = "; ".join(problems) or (
+        f"exit 0; {len(job.outputs)} outputs equal the uninterrupted run's; nothing left "
+        f"over{switched}"
+    )
+    assert not problems

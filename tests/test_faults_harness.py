@@ -35,6 +35,20 @@ def test_table_digest_ignores_row_order_and_files(tmp_path: Path) -> None:
     assert digest(tmp_path / "missing") is None
 
 
+def test_json_digest_ignores_named_keys_also_nested(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"id": "r1", "n": 1, "audit": {"seconds": 1.5, "passed": True}}))
+    b.write_text(json.dumps({"id": "r2", "n": 1, "audit": {"seconds": 9.0, "passed": True}}))
+    assert digest(a) != digest(b)
+    assert digest(a, ("id",)) != digest(b, ("id",))
+    assert digest(a, ("id", "audit.seconds")) == digest(b, ("id", "audit.seconds"))
+    assert digest(a, ("id", "audit.seconds", "no.such.key", "n.x")) == digest(
+        b, ("id", "audit.seconds", "no.such.key", "n.x")
+    )
+    b.write_text(json.dumps({"id": "r2", "n": 1, "audit": {"seconds": 9.0, "passed": False}}))
+    assert digest(a, ("id", "audit.seconds")) != digest(b, ("id", "audit.seconds"))
+
+
 def test_run_states(tmp_path: Path) -> None:
     ref_root = tmp_path / "ref"
     run(ref_root, "r0", [1, 2])

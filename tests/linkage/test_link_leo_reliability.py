@@ -7,7 +7,6 @@ moment) and linked again: the outputs equal the uninterrupted run's."""
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
 from collections.abc import Callable
@@ -18,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from leo.faults import InjectedFault, points
 from leo.schema import SOURCES
 from linkage.inputs import (
     BAD_ID,
@@ -31,19 +29,7 @@ from linkage.inputs import (
 )
 from synthetic.config import load_synthetic_config
 from synthetic.generator import generate_chunk
-from tests.faults import (
-    SEED,
-    Job,
-    PointerWatch,
-    Snapshot,
-    inputs_digest,
-    leftovers,
-    output_folder,
-    run_in_process,
-    run_job,
-    snapshot,
-    state_problems,
-)
+from tests.faults import Job, Snapshot, interrupt_and_rerun, run_in_process, snapshot
 
 PERSONS = 40
 KEY = "reliability-test-key-" + "k" * 32
@@ -355,75 +341,7 @@ def fresh_copy(planted: Planted, root: Path) -> None:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_interrupted_and_run_again(spark, planted: Planted, tmp_path: Path, reliability) -> None:  # type: ignore[no-untyped-def]
-    rng = random.Random(SEED)
     root = tmp_path / "data"
     fresh_copy(planted, root)
-    before = planted.reference  # the copied run
-    inputs = inputs_digest(LINK, root)
-
-    def check(what: str) -> list[str]:
-        problems = state_problems(LINK, root, planted.reference, before)
-        if inputs_digest(LINK, root) != inputs:
-            problems.append("raw/ changed")
-        return [f"{what}: {p}" for p in problems]
-
-    # 1. a fault point drawn at random raises (in this process: the run's session)
-    point = rng.choice(points("link"))
-    row = reliability.row(
-        "fault",
-        tried=f"leo link stopped by LEO_FAULT={point} (drawn with seed {SEED})",
-        expected="no incomplete work/<run>/ visible, work/LATEST names a complete run "
-        "throughout, raw/ unchanged",
-    )
-    with PointerWatch(LINK, root) as watch, pytest.raises(InjectedFault):
-        run_in_process(LINK, root, point)
-    problems = check("after the fault") + watch.problems
-    row.observed = "raised; " + ("; ".join(problems) or "state consistent, pointer always complete")
-    assert not problems
-
-    # 2. SIGKILL of a `leo link` process at a random moment
-    delay = round(rng.uniform(3, planted.seconds + 15), 1)  # + the JVM's start
-    row = reliability.row(
-        "fault",
-        tried=f"SIGKILL of the leo link driver {delay} s in (uninterrupted: "
-        f"{planted.seconds:.0f} s in-process; seed {SEED})",
-        expected="the same, and Spark's JVM and workers exit with the driver",
-    )
-    with PointerWatch(LINK, root) as watch:
-        out = run_job(LINK, root, kill_after=delay)
-    problems = check("after the kill") + watch.problems
-    if out.left_behind:
-        problems.append(f"{out.left_behind} process(es) of the job left behind")
-    how = (
-        f"killed at {out.seconds:.1f} s"
-        if out.killed
-        else f"finished first (exit {out.returncode})"
-    )
-    row.observed = how + "; " + ("; ".join(problems) or "state consistent, nothing left running")
-    assert not problems, out.stderr[-3000:]
-
-    # 3. the same command again, to the end
-    row = reliability.row(
-        "fault",
-        tried="leo link run again after the fault and the kill",
-        expected="exit 0; work/LATEST names a new complete run whose tables and counts equal "
-        "the uninterrupted run's; temporary folders removed",
-    )
-    with PointerWatch(LINK, root) as watch:
-        code = run_in_process(LINK, root)
-    run = (root / "work" / "LATEST").read_text().strip()
-    problems = check("after the rerun") + watch.problems
-    if code != 0:
-        problems.append(f"exit {code}")
-    if run == planted.run:
-        problems.append("work/LATEST still names the copied run")
-    got = snapshot(LINK, output_folder(LINK, root))
-    differ = [o for o in LINK.outputs if got[o] != planted.reference[o]]
-    if differ:
-        problems.append(f"differs from the uninterrupted run: {', '.join(differ)}")
-    if leftovers(LINK, root):
-        problems.append(f"left: {leftovers(LINK, root)}")
-    row.observed = "; ".join(problems) or (
-        f"exit 0; {len(LINK.outputs)} outputs equal the uninterrupted run's; nothing left over"
-    )
-    assert not problems
+    reference = planted.reference  # the copied run
+    interrupt_and_rerun(LINK, root, reference, reference, planted.seconds, reliability)
