@@ -19,8 +19,14 @@ linked/<run>/ holds `person`, `person_tax_year`, `cohort_outcomes` (leo/schema.p
 4. person, person_tax_year (spark_jobs/person.py, spark_jobs/outcomes.py), cohort_outcomes
    (spark_jobs/cohorts.py);
 5. write all of linked/<run>/ in a hidden temporary sibling, renamed into place when complete;
-   then the pointer. A crash part-way leaves linked/LATEST and every earlier run as they were,
-   and a re-run writes the same tables.
+   then the pointer. <run> is the linkage run's id; a rebuild of the same linkage run (new
+   opt-outs, say) gets <run>.2, <run>.3, ...: a folder linked/LATEST may name is never
+   replaced (replacing a directory takes two renames, between which it is missing), and a
+   release keeps the build it was made from. A crash part-way leaves linked/LATEST and every
+   earlier build as they were, and a re-run writes the same tables.
+
+Fault points (leo/faults.py): build:after-accounting, build:after-person,
+build:before-rename, build:before-pointer.
 """
 
 from __future__ import annotations
@@ -29,12 +35,12 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from leo import __version__
 from leo.errors import InputError, LeoError
+from leo.faults import fault_point
 from leo.layout import LATEST, SOURCES, TRUTH_RUN, DataRoot
 from leo.logs import stage
 
@@ -197,11 +203,8 @@ def build_research_zone(
     run: str | None = None,
     truth: bool = False,
     key: PseudonymisationKey | None = None,
-    after_table: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Build linked/<run>/ (or linked/truth/ with `truth`, which needs `key`). `after_table`
-    is called with each table's name once it is written inside the temporary directory (the
-    crash tests inject failures there)."""
+    """Build linked/<run>/ (or linked/truth/ with `truth`, which needs `key`)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -281,6 +284,7 @@ def build_research_zone(
         optout_report.removed_records = accounting[OPTED_OUT]
         for c in CATEGORIES:
             s[c] = accounting[c]
+    fault_point("build:after-accounting")
 
     used = {src: tagged[src].where(F.col("category").isin(LINKED, UNLINKED)) for src in SOURCES}
     with stage(log, "person") as s:
@@ -354,6 +358,8 @@ def build_research_zone(
     with stage(log, "write") as s:
         linked = root.uri("linked")
         store.clean_stale(linked)
+        if not truth:
+            out_run = _free_build_id(store, linked, out_run)
         manifest = {
             "run": out_run,
             "kind": "build",
@@ -378,14 +384,17 @@ def build_research_zone(
             "cohort_outcomes_rows": cohort_rows,
             "code_version": __version__,
         }
-        with store.atomic_dir(f"{linked}/{out_run}", overwrite=True) as tmp:
+        # linked/truth/ is replaced in place: no pointer names it
+        with store.atomic_dir(f"{linked}/{out_run}", overwrite=truth) as tmp:
             for name, df in tables.items():
                 df.write.parquet(f"{tmp}/{name}")
-                if after_table is not None:
-                    after_table(name)
+                if name == PERSON.name:
+                    fault_point("build:after-person")
             manifest["seconds"] = round(time.time() - started, 1)
             store.write_text(f"{tmp}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+            fault_point("build:before-rename")
         if not truth:
+            fault_point("build:before-pointer")
             store.write_text(f"{linked}/{LATEST}", out_run + "\n")
         s["run"] = out_run
         for name, st in stats.items():
@@ -393,6 +402,15 @@ def build_research_zone(
     for df in cached:
         df.unpersist()
     return BuildResult(out_run, root.linked(out_run), manifest)
+
+
+def _free_build_id(store: Any, linked: str, linkage_run: str) -> str:
+    """The linkage run's id, or <id>.2, <id>.3, ... when builds of it are there already."""
+    build_id, n = linkage_run, 1
+    while store.exists(f"{linked}/{build_id}"):
+        n += 1
+        build_id = f"{linkage_run}.{n}"
+    return build_id
 
 
 def main(argv: list[str] | None = None) -> int:

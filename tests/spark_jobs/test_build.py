@@ -1,12 +1,15 @@
 """`leo build` end to end on the shared linked synthetic root (tests/pipeline.py), in a private
 copy with opt-outs and content faults planted: contracts, no direct identifiers in the
-research zone, opt-outs, row accounting, atomic re-runs after a crash, and the truth build."""
+research zone, opt-outs, row accounting, atomic re-runs after a crash (a fault point, and the
+harness of tests/faults.py: a random fault point, a SIGKILL of the driver, the rerun), and the
+truth build."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from leo.faults import ENV, InjectedFault
 from leo.layout import TRUTH_RUN, resolve_data_root
 from leo.schema import COHORT_OUTCOMES, IDENTIFIER, PERSON, PERSON_TAX_YEAR, RECORD_ID, SOURCES
+from tests.faults import Job, PointerWatch, interrupt_and_rerun, output_folder, snapshot
 from tests.pipeline import copy_root
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -106,7 +111,9 @@ def truth_built(spark, built: Built, tmp_path_factory: pytest.TempPathFactory) -
     key_file = tmp_path_factory.mktemp("key") / "leo.key"
     key_file.write_bytes(b"t" * 32)  # TEST_KEY, as a file
     args = ["--data", f"file://{built.root}", "--truth", "--key-file", str(key_file)]
+    latest = (built.root / "linked" / "LATEST").read_text()
     assert main(args) == 0
+    assert (built.root / "linked" / "LATEST").read_text() == latest  # left alone
     return json.loads((built.root / "linked" / TRUTH_RUN / "manifest.json").read_text())
 
 
@@ -298,32 +305,44 @@ def test_build_fails_loudly_when_the_map_and_raw_disagree(  # type: ignore[no-un
 # --- crash and re-run -----------------------------------------------------------------------
 
 
-class Crash(RuntimeError):
-    pass
+BUILD = Job(
+    "build",
+    ("build", "--data", "{data}"),
+    outputs=(*CONTRACTS, "manifest.json"),
+    runs="linked",
+    pointer="linked/LATEST",
+    ignore=("run", "seconds", "data_root"),
+    env={
+        "LEO_SPARK_MASTER": "local[2]",
+        "LEO_SHUFFLE_PARTITIONS": "4",
+        "LEO_SPARK_DRIVER_MEMORY": "1g",
+    },
+)
 
 
-def test_crash_part_way_then_rerun_gives_the_same_tables(spark, built: Built, reliability) -> None:  # type: ignore[no-untyped-def]
+def test_crash_part_way_then_rerun_gives_the_same_tables(  # type: ignore[no-untyped-def]
+    spark, built: Built, monkeypatch: pytest.MonkeyPatch, reliability
+) -> None:
     from spark_jobs.build import build_research_zone
 
     row = reliability.row(
         "fault",
-        tried="leo build fails after writing 2 of its 3 tables; a killed build's temporary "
-        "directory is left behind",
-        expected="linked/LATEST and the earlier run untouched; the re-run cleans up and "
-        "writes the same tables",
+        tried="leo build fails with person written, the other tables not (build:after-person); "
+        "a killed build's temporary directory is left behind",
+        expected="linked/LATEST and the earlier build untouched; the re-run cleans up and "
+        "writes the same tables beside it, never replacing a folder LATEST may name",
     )
 
     root = resolve_data_root(str(built.root))
     linked = built.root / "linked"
     before = _tables(built.root, built.run)
     latest = (linked / "LATEST").read_text()
+    inode = (linked / built.run).stat().st_ino
 
-    def crash(table: str) -> None:
-        if table == PERSON_TAX_YEAR.name:  # person and person_tax_year written, not the rest
-            raise Crash(table)
-
-    with pytest.raises(Crash):
-        build_research_zone(spark, root, after_table=crash)
+    monkeypatch.setenv(ENV, "build:after-person")
+    with pytest.raises(InjectedFault, match="build:after-person"):
+        build_research_zone(spark, root)
+    monkeypatch.delenv(ENV)
     assert (linked / "LATEST").read_text() == latest
     assert [p.name for p in linked.iterdir() if ".tmp-" in p.name] == []  # cleaned up
     for name, df in _tables(built.root, built.run).items():  # the earlier run is untouched
@@ -333,14 +352,40 @@ def test_crash_part_way_then_rerun_gives_the_same_tables(spark, built: Built, re
     stale = linked / f".{built.run}.tmp-deadbeef"
     (stale / "person").mkdir(parents=True)
     (stale / "person" / "part-0.parquet").write_bytes(b"half a file")
-    again = build_research_zone(spark, root)
+    with PointerWatch(BUILD, built.root, interval=0.005) as watch:
+        again = build_research_zone(spark, root)
     assert not stale.exists()
-    for name, df in _tables(built.root, built.run).items():
-        pd.testing.assert_frame_equal(df, before[name])
+    # a rebuild of the same linkage run goes beside the build LATEST named: replacing that
+    # folder (two renames) left LATEST naming nothing in between
+    assert again.run == f"{built.run}.2"
+    assert (linked / built.run).stat().st_ino == inode
+    assert (linked / "LATEST").read_text().strip() == again.run
+    assert watch.problems == [] and watch.seen[-1] == again.run
+    for run in (built.run, again.run):
+        for name, df in _tables(built.root, run).items():
+            pd.testing.assert_frame_equal(df, before[name])
     assert again.manifest["row_accounting"] == built.manifest["row_accounting"]
-    assert (linked / "LATEST").read_text() == latest
+    assert again.manifest["linkage_run"] == built.run
     rows = sum(len(df) for df in before.values())
-    row.observed = f"LATEST and the run unchanged; re-run equal on all {rows:,} rows of 3 tables"
+    row.observed = (
+        f"LATEST and the build unchanged; re-run {again.run} equal on all {rows:,} rows of 3 "
+        "tables, the earlier build still in place"
+    )
+
+
+def test_interrupted_and_run_again(  # type: ignore[no-untyped-def]
+    spark, built: Built, tmp_path: Path, reliability
+) -> None:
+    """The harness of tests/faults.py on `leo build`: a fault point drawn at random, then a
+    SIGKILL of a `leo build` driver at a random moment, then the same command to the end."""
+    root = copy_root(built.root, tmp_path / "data")
+    shutil.rmtree(root / "linked" / TRUTH_RUN, ignore_errors=True)  # not a build LATEST names
+    linkage_run = (root / "work" / "LATEST").read_text().strip()
+    job = replace(BUILD, inputs=("raw", f"work/{linkage_run}"))
+    reference = snapshot(job, output_folder(job, root))  # an uninterrupted build
+    assert all(reference.values())
+    seconds = float(built.manifest["seconds"])
+    interrupt_and_rerun(job, root, reference, reference, seconds, reliability)
 
 
 # --- truth ----------------------------------------------------------------------------------
@@ -348,7 +393,6 @@ def test_crash_part_way_then_rerun_gives_the_same_tables(spark, built: Built, re
 
 def test_truth_build_is_separate_and_close(built: Built, truth_built: dict) -> None:  # type: ignore[type-arg]
     assert truth_built["mode"] == "truth" and truth_built["run"] == TRUTH_RUN
-    assert (built.root / "linked" / "LATEST").read_text().strip() == built.run  # untouched
     truth = _read(built.root / "linked" / TRUTH_RUN / "person")
     true_persons = _read(built.root / "truth" / "persons")
     # every true person with a record, less those whose records were opted out
