@@ -1,11 +1,13 @@
 """The publish job on Spark: a release from a hand-built cohort_outcomes, the API serving
-it over HTTP, `leo audit-release`, refusal of a release that fails its audit, and crashes
-at every step leaving CURRENT on a complete release."""
+it over HTTP, `leo audit-release`, refusal of a release that fails its audit, crashes at
+every step leaving CURRENT on a complete release, and the harness of tests/faults.py (a
+random fault point, a SIGKILL of the driver, the rerun) with the API serving throughout."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -22,12 +24,13 @@ from leo.errors import InputError
 from leo.faults import InjectedFault, points
 from leo.layout import DataRoot
 from leo.schema import release_cells_table
-from leo.storage import read_pointer
+from leo.storage import read_pointer, write_text_atomic
 from spark_jobs.publish import ReleaseRefused, publish
 from synthetic.cohort_outcomes import generate, write_linked
 from tests.api.conftest import PROJECTS_YAML, TABLE_QUERY, Client, Env, serve
 from tests.conftest import leo_env, run_leo
 from tests.disclosure.tables import policy
+from tests.faults import ApiWatch, Job, interrupt_and_rerun, output_folder, snapshot
 
 pytestmark = pytest.mark.spark
 
@@ -250,6 +253,51 @@ def test_killed_publish_leaves_the_previous_release_current(data, tmp_path, reli
     assert "r-one" in visible_releases(root)  # earlier releases stay readable
     load_release(DataRoot(str(root)), "r-one", CATALOGUE)
     row.observed = "exit -9, CURRENT r-one; rerun exit 0, CURRENT r-two, r-one readable"
+
+
+# A release's manifest says when it was made and how long each step took: not its content.
+TIMINGS = ("release_id", "created", "seconds", "audit.seconds", "audit.attack.seconds")
+TIMINGS += ("protection.attack.seconds",)
+
+
+@pytest.mark.slow
+def test_interrupted_and_run_again_while_the_api_serves(spark, tmp_path, reliability):
+    """The harness of tests/faults.py on `leo publish`, with `leo serve` on the data root all
+    along: a fault point drawn at random, a SIGKILL of the driver at a random moment, then the
+    same command to the end. The API answers from the previous release until the new one is
+    complete and CURRENT, then from the new one."""
+    root = tmp_path / "data"
+    conf = conf_dir(tmp_path)
+    (conf / "api.yaml").write_text("release_poll_seconds: 0.1\n")
+    AccessDB(root / "access" / "access.db").add_analyst("a.b", "A", "O", date(2099, 1, 1))
+    write_linked(root, generate(300, seed=5, first_cohort=2012, cohorts=1), run="b1")
+    publish(spark, DataRoot(str(root)), str(conf), release_id="r-one")  # the one served
+    write_linked(root, generate(300, seed=6, first_cohort=2012, cohorts=1), run="b2")
+    job = Job(
+        "publish",
+        ("--conf", str(conf), "publish", "--data", "{data}"),
+        outputs=("cells", "manifest.json"),
+        runs="published",
+        pointer="published/CURRENT",
+        ignore=TIMINGS,
+        inputs=("linked/b1", "linked/b2"),
+        env={
+            "LEO_SPARK_MASTER": "local[2]",
+            "LEO_SHUFFLE_PARTITIONS": "4",
+            "LEO_SPARK_DRIVER_MEMORY": "1g",
+        },
+    )
+    before = snapshot(job, output_folder(job, root))
+    # the uninterrupted run, in this root (its manifest names the input's path), then undone
+    started = time.monotonic()
+    publish(spark, DataRoot(str(root)), str(conf), release_id="r-reference")
+    seconds = time.monotonic() - started
+    reference = snapshot(job, root / "published" / "r-reference")
+    shutil.rmtree(root / "published" / "r-reference")
+    write_text_atomic(root / "published" / "CURRENT", "r-one\n")
+    assert all(reference.values()) and reference["cells"] != before["cells"]
+    with ApiWatch(root, conf) as api:
+        interrupt_and_rerun(job, root, reference, before, seconds, reliability, api=api)
 
 
 def test_spark_cube_equals_the_pandas_oracle(spark):
