@@ -35,6 +35,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +207,30 @@ def build_research_zone(
 ) -> BuildResult:
     """Build linked/<run>/ (or linked/truth/ with `truth`, which needs `key`)."""
     from pyspark import StorageLevel
+
+    cached: list[DataFrame] = []
+
+    def persist(df: DataFrame) -> DataFrame:
+        cached.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+        return df
+
+    try:
+        return _build(spark, root, run, truth, key, persist)
+    finally:
+        # also after an error: a session that runs more jobs (tests, a notebook) keeps no
+        # cached frames of a failed build
+        for df in cached:
+            df.unpersist()
+
+
+def _build(
+    spark: SparkSession,
+    root: DataRoot,
+    run: str | None,
+    truth: bool,
+    key: PseudonymisationKey | None,
+    persist: Callable[[DataFrame], DataFrame],
+) -> BuildResult:
     from pyspark.sql import functions as F
 
     from leo.schema import COHORT_OUTCOMES, PERSON, PERSON_TAX_YEAR
@@ -217,12 +242,6 @@ def build_research_zone(
 
     started = time.time()
     store = HadoopStorage(spark)
-    keep = StorageLevel.MEMORY_AND_DISK
-    cached: list[DataFrame] = []
-
-    def persist(df: DataFrame) -> DataFrame:
-        cached.append(df.persist(keep))
-        return df
 
     with stage(log, "read person map and sources") as s:
         if truth:
@@ -399,8 +418,6 @@ def build_research_zone(
         s["run"] = out_run
         for name, st in stats.items():
             s[name] = st["rows"]
-    for df in cached:
-        df.unpersist()
     return BuildResult(out_run, root.linked(out_run), manifest)
 
 

@@ -339,10 +339,14 @@ def test_crash_part_way_then_rerun_gives_the_same_tables(  # type: ignore[no-unt
     latest = (linked / "LATEST").read_text()
     inode = (linked / built.run).stat().st_ino
 
+    spark.catalog.clearCache()
     monkeypatch.setenv(ENV, "build:after-person")
     with pytest.raises(InjectedFault, match="build:after-person"):
         build_research_zone(spark, root)
     monkeypatch.delenv(ENV)
+    # a failed build leaves nothing cached in the session (it did: a session running more
+    # jobs after failures ran out of memory)
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()
     assert (linked / "LATEST").read_text() == latest
     assert [p.name for p in linked.iterdir() if ".tmp-" in p.name] == []  # cleaned up
     for name, df in _tables(built.root, built.run).items():  # the earlier run is untouched
