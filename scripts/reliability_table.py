@@ -7,6 +7,11 @@ was tried, what was expected, what was observed, and the test's outcome.
 
     python scripts/reliability_table.py                      # test-artifacts/ -> docs/
     python scripts/reliability_table.py --input run.json --out -
+    python scripts/reliability_table.py --input a.json --input b.json   # several runs
+
+With several runs, the rows are taken in order and a test's rows from a later run replace
+that test's rows from earlier ones (a test run again after an interrupted run); the page
+names every run.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ AREAS = {
     "load": "Load held",
     "attack": "Attacks",
 }
+FILE_NAME = "reliability.json"
 OUTCOMES = ("passed", "failed", "error", "skipped")
 ROW_KEYS = ("area", "tried", "expected", "observed", "outcome", "test")
 
@@ -62,8 +68,28 @@ def cell(text: Any) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|") or " "
 
 
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One table from several runs: a test's rows come from the last run that recorded any."""
+    last = {r["test"]: i for i, data in enumerate(runs) for r in data["rows"]}
+    rows = [r for i, data in enumerate(runs) for r in data["rows"] if last[r["test"]] == i]
+    return {"runs": [data.get("run", {}) for data in runs], "rows": rows}
+
+
+def run_line(run: dict[str, Any]) -> str:
+    commit = run.get("commit") or "unknown"
+    if run.get("dirty"):
+        commit += " (with uncommitted changes)"
+    load_avg = ", ".join(str(x) for x in run.get("loadavg_at_start", []))
+    return (
+        f"Run started {run.get('started', '?')}, last row {run.get('updated', '?')}; "
+        f"commit {commit}; Python {run.get('python', '?')} on {run.get('platform', '?')}, "
+        f"{run.get('cpus', '?')} CPUs, load average at start {load_avg or '?'} "
+        "(a shared machine)."
+    )
+
+
 def render(data: dict[str, Any], source: str) -> str:
-    run = data.get("run", {})
+    runs = [r for r in data.get("runs", [data.get("run", {})]) if r]
     rows = data["rows"]
     out = [
         "# Reliability: inputs tried, faults injected, load held, attacks",
@@ -76,18 +102,11 @@ def render(data: dict[str, Any], source: str) -> str:
         "after a full run: `python scripts/reliability_table.py`.",
         "",
     ]
-    if run:
-        commit = run.get("commit") or "unknown"
-        if run.get("dirty"):
-            commit += " (with uncommitted changes)"
-        load_avg = ", ".join(str(x) for x in run.get("loadavg_at_start", []))
-        out += [
-            f"Run started {run.get('started', '?')}, last row {run.get('updated', '?')}; "
-            f"commit {commit}; Python {run.get('python', '?')} on {run.get('platform', '?')}, "
-            f"{run.get('cpus', '?')} CPUs, load average at start {load_avg or '?'} "
-            "(a shared machine).",
-            "",
-        ]
+    if len(runs) == 1:
+        out += [run_line(runs[0]), ""]
+    elif runs:
+        out += [f"Rows from {len(runs)} runs (a test's rows from the last run that had it):", ""]
+        out += [f"{i}. {run_line(run)}" for i, run in enumerate(runs, 1)] + [""]
     counts = {a: dict.fromkeys(OUTCOMES, 0) for a in AREAS}
     for r in rows:
         counts[r["area"]][r["outcome"] if r["outcome"] in OUTCOMES else "error"] += 1
@@ -122,17 +141,22 @@ def render(data: dict[str, Any], source: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     artifacts = Path(os.environ.get("LEO_TEST_ARTIFACTS") or REPO / "test-artifacts")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--input", type=Path, default=artifacts / "reliability.json")
+    ap.add_argument(
+        "--input", type=Path, action="append", help="default: " + str(artifacts / FILE_NAME)
+    )
     ap.add_argument("--out", default=str(REPO / "docs" / "reliability.md"), help="'-': stdout")
     args = ap.parse_args(argv)
+    inputs = args.input or [artifacts / FILE_NAME]
     try:
-        data = load(args.input)
+        data = combine([load(path) for path in inputs])
     except InputProblem as exc:
         print(f"reliability_table: {exc}", file=sys.stderr)
         return 2
-    path = args.input.resolve()
-    source = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(args.input)
-    text = render(data, source)
+    sources = []
+    for given in inputs:
+        path = given.resolve()
+        sources.append(str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(given))
+    text = render(data, ", ".join(sources))
     if args.out == "-":
         sys.stdout.write(text)
         return 0

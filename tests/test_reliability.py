@@ -174,3 +174,33 @@ def test_script_names_what_is_wrong_with_its_input(
     assert proc.returncode == 2
     assert message in proc.stderr and "rows.json" in proc.stderr
     assert not (tmp_path / "out" / "reliability.md").exists()
+
+
+def test_several_runs_make_one_table_a_later_run_replacing_a_tests_rows(tmp_path: Path) -> None:
+    def run(started: str, *rows: tuple[str, str, str]) -> dict[str, object]:
+        return {
+            "run": {"started": started, "commit": started, "cpus": 2},
+            "rows": [
+                {"area": "fault", "tried": t, "expected": "e", "observed": "o", "outcome": o}
+                | {"test": test}
+                for test, t, o in rows
+            ],
+        }
+
+    first = run("c1", ("a.py::t1", "one", "passed"), ("b.py::t2", "two, cut short", "error"))
+    second = run("c2", ("b.py::t2", "two", "passed"), ("b.py::t2", "two again", "passed"))
+    paths = []
+    for i, data in enumerate((first, second)):
+        paths += ["--input", str(tmp_path / f"{i}.json")]
+        (tmp_path / f"{i}.json").write_text(json.dumps(data))
+    out = tmp_path / "out.md"
+    script = str(REPO / "scripts" / "reliability_table.py")
+    proc = subprocess.run(
+        [sys.executable, script, *paths, "--out", str(out)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "Rows from 2 runs" in text and "commit c1;" in text and "commit c2;" in text
+    tried = [line.split(" | ")[0] for line in text.splitlines() if line.endswith("` |")]
+    assert tried == ["| one", "| two", "| two again"]  # t2's cut-short row replaced
+    assert "| all | 3 | 3 | 0 | 0 | 0 |" in text
