@@ -265,7 +265,7 @@ def _build(
         s["records in map"] = sum(rp_counts.values())
 
     with stage(log, "opt-outs") as s:
-        lines, optout_report = read_optouts(spark, root)
+        lines, optout_report = read_optouts(spark, root, persist)
         if optout_report.lines:
             ids = _stack(
                 [

@@ -23,6 +23,7 @@ build with an error naming it. Files are read with Spark from any Hadoop URI.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +66,14 @@ class OptOutReport:
         }
 
 
-def read_optouts(spark: SparkSession, root: DataRoot) -> tuple[DataFrame, OptOutReport]:
-    """All opt-out lines as (source, record_id), trimmed; an empty frame when there are none."""
+def read_optouts(
+    spark: SparkSession,
+    root: DataRoot,
+    persist: Callable[[DataFrame], DataFrame] = lambda df: df.cache(),
+) -> tuple[DataFrame, OptOutReport]:
+    """All opt-out lines as (source, record_id), trimmed; an empty frame when there are none.
+    Each file's lines are cached with `persist` (the build passes its own, which unpersists
+    them when the build ends)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
@@ -90,7 +97,7 @@ def read_optouts(spark: SparkSession, root: DataRoot) -> tuple[DataFrame, OptOut
                     f"(found: {', '.join(df.columns)}); expected a CSV with columns "
                     "source,record_id"
                 )
-            df = df.select(*[F.trim(F.col(c)).alias(c) for c in COLUMNS]).cache()
+            df = persist(df.select(*[F.trim(F.col(c)).alias(c) for c in COLUMNS]))
             rows = df.count()
             frames.append(df)
         else:
