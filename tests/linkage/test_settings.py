@@ -89,3 +89,28 @@ def test_parse_term() -> None:
     assert parse_term("substr(surname, 1, 3)").args == (1, 3)
     with pytest.raises(ValueError, match="takes 2"):
         parse_term("substr(surname)")
+
+
+def test_unordered_pair_term() -> None:
+    t = parse_term("unordered(forename, surname)")
+    assert (t.transform, t.columns, t.text) == (
+        "unordered",
+        ("forename", "surname"),
+        "unordered(forename, surname)",
+    )
+    for bad in ("unordered(forename)", "unordered(forename, 2)", "unordered(surname, surname)"):
+        with pytest.raises(ValueError, match="two different columns"):
+            parse_term(bad)
+    with pytest.raises(ValueError, match="number arguments"):
+        parse_term("substr(surname, forename, 3)")
+
+
+def test_unordered_pair_columns_are_rule_and_input_columns(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "  - [date_of_birth]\n",
+        '  - [date_of_birth]\n  - [date_of_birth, "unordered(forename, middle_names)"]\n',
+    )
+    s = load_settings(write(tmp_path, text))
+    # both columns are blocked on, so EM on that rule trains neither; the inputs need both
+    assert s.rule_columns(1) == {"date_of_birth", "forename", "middle_names"}
+    assert "middle_names" in s.input_columns()
