@@ -84,12 +84,17 @@ def _reusable(root: DataRoot, marker: dict[str, Any], persons: int, seed: int) -
 
 def _demo_conf(root: DataRoot, base: str | None) -> str:
     """`demo-conf/`: the effective configuration with the demo's one change (see above)."""
+    return one_way_conf(Path(root.path("demo-conf")), base)
+
+
+def one_way_conf(folder: Path, base: str | None) -> str:
+    """A --conf folder for a small population: the configuration of `base` (or the packaged
+    one) publishing one-way tables only. Used by the demo and the cluster test."""
     import re
 
     from leo.config import conf_path
     from leo.storage import write_text_atomic
 
-    folder = Path(root.path("demo-conf"))
     folder.mkdir(parents=True, exist_ok=True)
     # files not here are found where any command finds them (LEO_CONF, then the packaged ones)
     for f in Path(base).glob("*.yaml") if base is not None else []:
