@@ -13,6 +13,11 @@ seed, release). When the population and seed are unchanged and that release is s
 step runs again and replaces its output (`--fresh` forces this). Each run revokes the tokens
 earlier demos issued, so only the token it prints is valid.
 
+The demo publishes one-way tables only (`max_dimensions: 1`, the breakdowns the outcome
+explorer offers): a demo-sized population crossed two ways is nearly all suppressed, and
+protecting it costs minutes. That one change is `demo-conf/disclosure.yaml` under the data
+root (with copies of the files of `--conf`, if given); every step and the API use it.
+
 The demo's pseudonymisation key is a key file under the data root (`secrets/demo.key`),
 acceptable for synthetic data only: a real deployment passes `--key-file` outside the data
 root or sets LEO_PSEUDONYMISATION_KEY.
@@ -35,7 +40,8 @@ from leo.storage import read_pointer, write_json_atomic
 DEMO_PROJECT = "dfe-2024-017"
 DEMO_ANALYST = "demo.analyst"
 TOKEN_LABEL = "leo demo"  # noqa: S105 (a label, not a secret)
-DEFAULT_PERSONS = 5000  # a few minutes on 2 cores, enough people for cells to be released
+DEFAULT_PERSONS = 20000  # a few minutes on 2 cores, enough people for cells to be released
+DEMO_MAX_DIMENSIONS = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,6 +82,33 @@ def _reusable(root: DataRoot, marker: dict[str, Any], persons: int, seed: int) -
     )
 
 
+def _demo_conf(root: DataRoot, base: str | None) -> str:
+    """`demo-conf/`: the effective configuration with the demo's one change (see above)."""
+    return one_way_conf(Path(root.path("demo-conf")), base)
+
+
+def one_way_conf(folder: Path, base: str | None) -> str:
+    """A --conf folder for a small population: the configuration of `base` (or the packaged
+    one) publishing one-way tables only. Used by the demo and the cluster test."""
+    import re
+
+    from leo.config import conf_path
+    from leo.storage import write_text_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # files not here are found where any command finds them (LEO_CONF, then the packaged ones)
+    for f in Path(base).glob("*.yaml") if base is not None else []:
+        write_text_atomic(folder / f.name, f.read_text(encoding="utf-8"))
+    text = conf_path("disclosure.yaml", base).read_text(encoding="utf-8")
+    text, n = re.subn(
+        r"^max_dimensions: *\d+", f"max_dimensions: {DEMO_MAX_DIMENSIONS}", text, flags=re.M
+    )
+    if n != 1:
+        text += f"\nmax_dimensions: {DEMO_MAX_DIMENSIONS}  # leo demo\n"
+    write_text_atomic(folder / "disclosure.yaml", text)
+    return str(folder)
+
+
 def _demo_key(root: DataRoot) -> str:
     from linkage.pseudonymise import write_new_key
 
@@ -110,14 +143,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     marker_path = Path(root.path("demo.json"))
     marker = json.loads(marker_path.read_text()) if marker_path.exists() else {}
     data = root.root
+    conf = _demo_conf(root, args.conf)
     if args.fresh or not _reusable(root, marker, args.persons, args.seed):
         marker_path.unlink(missing_ok=True)  # a half-finished rerun is not reusable
         synth = ["synth", "--persons", str(args.persons), "--seed", str(args.seed)]
-        _step([*synth, "--out", data, "--overwrite"], args.conf)
-        _step(["link", "--data", data, "--key-file", _demo_key(root)], args.conf)
-        _step(["evaluate", "--data", data], args.conf)
-        _step(["build", "--data", data], args.conf)
-        _step(["publish", "--data", data], args.conf)
+        _step([*synth, "--out", data, "--overwrite"], conf)
+        _step(["link", "--data", data, "--key-file", _demo_key(root)], conf)
+        _step(["evaluate", "--data", data], conf)
+        _step(["build", "--data", data], conf)
+        _step(["publish", "--data", data], conf)
         _stop_spark()
         release = read_pointer(root.current_pointer())
         write_json_atomic(
@@ -131,7 +165,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.flush()
     argv = [sys.executable, "-m", "leo"]
-    argv += [] if args.conf is None else ["--conf", args.conf]
+    argv += ["--conf", conf]
     argv += ["serve", "--data", data, "--host", args.host, "--port", str(args.port)]
     os.execv(sys.executable, argv)  # noqa: S606 (the server starts clean, without Spark in the process)
     return 0  # not reached

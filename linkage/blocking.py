@@ -73,6 +73,9 @@ def transform(term: BlockTerm, std: pd.DataFrame) -> pd.Series:
         s = map_unique(std[col], lambda v: v[start - 1 : start - 1 + length] or None)
     elif fn in ("year", "month", "day"):
         s = std[f"{col}__{fn[0]}"].astype("string")
+    elif fn == "unordered":
+        a, b = std[col].astype("string"), std[str(term.other)].astype("string")
+        s = (a.where(a <= b, b) + KEY_SEP + b.where(a <= b, a)).astype("string")
     else:  # area, district, sector of a postcode
         s = std[f"{col}__{fn}"]
     return s.astype("string")

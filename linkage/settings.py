@@ -39,8 +39,16 @@ TRANSFORMS: dict[str, int] = {
     "district": 0,
     "sector": 0,
 }
+# Transforms of two columns, written transform(column, other_column).
+PAIR_TRANSFORMS = {
+    # the two values as an unordered pair: a record with forename and surname the wrong way
+    # round has the same key as one with them the right way round, so a name-order swap
+    # still meets its match in a block (the "swapped" level of a name comparison scores it)
+    "unordered",
+}
 _TERM = re.compile(
-    r"^\s*(?:(?P<fn>[a-z_]+)\(\s*(?P<col>[^,()\s]+)(?P<args>(?:\s*,\s*\d+)*)\s*\)|(?P<bare>[^,()\s]+))\s*$"
+    r"^\s*(?:(?P<fn>[a-z_]+)\(\s*(?P<col>[^,()\s]+)(?P<args>(?:\s*,\s*[^,()\s]+)*)\s*\)"
+    r"|(?P<bare>[^,()\s]+))\s*$"
 )
 
 
@@ -50,12 +58,17 @@ class BlockTerm(StrictModel):
     column: str
     transform: str | None = None
     args: tuple[int, ...] = ()
+    other: str | None = None  # the second column of a PAIR_TRANSFORMS term
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if self.other is None else (self.column, self.other)
 
     @property
     def text(self) -> str:
         if self.transform is None:
             return self.column
-        inner = ", ".join([self.column, *map(str, self.args)])
+        inner = ", ".join([*self.columns, *map(str, self.args)])
         return f"{self.transform}({inner})"
 
 
@@ -67,9 +80,17 @@ def parse_term(text: str) -> BlockTerm:
     if m.group("bare"):
         return BlockTerm(column=m.group("bare"))
     fn = m.group("fn")
+    extra = re.findall(r"[^,()\s]+", m.group("args") or "")
+    if fn in PAIR_TRANSFORMS:
+        if len(extra) != 1 or extra[0].isdigit() or extra[0] == m.group("col"):
+            raise ValueError(f"'{fn}' takes two different columns: {fn}(column, other_column)")
+        return BlockTerm(column=m.group("col"), transform=fn, other=extra[0])
     if fn not in TRANSFORMS:
-        raise ValueError(f"unknown transform '{fn}' in '{text}'; known: {', '.join(TRANSFORMS)}")
-    args = tuple(int(a) for a in re.findall(r"\d+", m.group("args") or ""))
+        known = ", ".join([*TRANSFORMS, *sorted(PAIR_TRANSFORMS)])
+        raise ValueError(f"unknown transform '{fn}' in '{text}'; known: {known}")
+    if not all(a.isdigit() for a in extra):
+        raise ValueError(f"'{fn}' takes number arguments after the column, got '{text}'")
+    args = tuple(int(a) for a in extra)
     if len(args) != TRANSFORMS[fn]:
         raise ValueError(f"'{fn}' takes {TRANSFORMS[fn]} number argument(s), got {len(args)}")
     return BlockTerm(column=m.group("col"), transform=fn, args=args)
@@ -281,11 +302,12 @@ class Settings(StrictModel):
         for c in self.comparisons:
             cols.append(c.column)
         for rule in self.parsed_rules:
-            cols.extend(t.column for t in rule)
+            for t in rule:
+                cols.extend(t.columns)
         return list(dict.fromkeys(cols))
 
     def rule_columns(self, i: int) -> set[str]:
-        return {t.column for t in self.parsed_rules[i]}
+        return {c for t in self.parsed_rules[i] for c in t.columns}
 
 
 def load_settings(path: str | Path) -> Settings:

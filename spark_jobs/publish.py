@@ -34,6 +34,8 @@ from leo.logs import stage
 from leo.schema import COHORT_OUTCOMES, release_cells_table
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import pandas as pd
     from pyspark.sql import Column, DataFrame, SparkSession
 
@@ -387,7 +389,7 @@ def publish(
             "inputs": {"linked_run": run, "cohort_outcomes": fingerprint},
             "config": {
                 "disclosure_sha256": policy.sha256,
-                "catalogue_sha256": _file_sha256(conf_path("catalogue.yaml", conf_dir)),
+                "catalogue_sha256": config_sha256(conf_path("catalogue.yaml", conf_dir)),
             },
             "linkage_quality": _linkage_quality(store, root, run, df),
             "policy": policy.model_dump(mode="json"),
@@ -405,9 +407,10 @@ def publish(
     return release_id, manifest
 
 
-def _file_sha256(path: Any) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+def config_sha256(path: Traversable) -> str:
+    """A config file's checksum; read as a Traversable, since under spark-submit the packaged
+    conf/ is inside the shipped zip (open() on it failed after the audit, nothing published)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _row_accounting(

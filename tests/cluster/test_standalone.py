@@ -9,6 +9,7 @@ up as a difference.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +18,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from leo.config import CONF_ENV
+from leo.demo import one_way_conf
 from leo.layout import resolve_data_root
 from linkage.pseudonymise import KEY_ENV, PseudonymisationKey
 from tests.cluster.standalone import bare_python, build_wheel, standalone_cluster
 from tests.conftest import REPO
 
 PERSONS, SEED = 400, 5
+RELEASE = "r-cluster"
 KEY = "cluster-test-key-" + "k" * 32
 
 
@@ -30,10 +34,17 @@ def sorted_table(path: Path, keys: list[str]) -> pa.Table:
     return pq.read_table(path).sort_by([(k, "ascending") for k in keys])
 
 
+def untimed(value: object) -> object:
+    """A manifest part without its timings (the only thing that may differ)."""
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if k != "seconds"}
+    return value
+
+
 @pytest.fixture(scope="module")
 def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synth -> link -> build chain submitted to a standalone cluster; returns its data
-    root."""
+    """The synth -> link -> build -> publish chain submitted to a standalone cluster; returns
+    its data root."""
     tmp = tmp_path_factory.mktemp("cluster")
     wheel = build_wheel(tmp / "dist", REPO)
     executor_python = bare_python(tmp / "executor-venv")
@@ -47,6 +58,9 @@ def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert imports("pandas, pyarrow, rapidfuzz, pyspark") == 0
 
     root = tmp / "data"
+    # 400 persons crossed two ways would be nearly all suppressed and slow to protect: as in
+    # `leo demo`, one-way tables (the driver runs here, in client mode: LEO_CONF reaches it)
+    conf_dir = one_way_conf(tmp / "conf", None)
     conf = {
         "spark.submit.pyFiles": str(wheel),
         "spark.pyspark.python": str(executor_python),
@@ -60,14 +74,16 @@ def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     with standalone_cluster(tmp / "spark") as cluster:
         cluster.env[KEY_ENV] = KEY
+        cluster.env[CONF_ENV] = conf_dir
         steps = [
             ("synth.py", ["--persons", str(PERSONS), "--seed", str(SEED), "--out", root.as_uri()]),
             ("link.py", ["leo", "--data", root.as_uri()]),
             ("build.py", ["--data", root.as_uri()]),
+            ("publish.py", ["--data", root.as_uri(), "--release", RELEASE]),
         ]
         for script, args in steps:
             proc = cluster.submit(REPO / "spark_jobs" / script, *args, conf=conf)
-            assert proc.returncode == 0, f"{script}:\n{proc.stderr[-6000:]}"
+            assert proc.returncode == 0, f"{script}:\n{proc.stdout[-3000:]}\n{proc.stderr[-4000:]}"
             # the work ran on the cluster's executor, not in a local driver
             assert "local[" not in proc.stderr
         app_logs = list((tmp / "spark" / "worker").glob("app-*/*/stderr"))
@@ -79,8 +95,10 @@ def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.spark
 @pytest.mark.slow
 def test_cluster_chain_equals_local_mode(spark, cluster_root: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from leo.layout import DataRoot
     from spark_jobs.build import build_research_zone
     from spark_jobs.link import link_leo
+    from spark_jobs.publish import publish
     from synthetic.config import load_synthetic_config
     from synthetic.generator import TABLES, generate, table_dir
 
@@ -116,3 +134,20 @@ def test_cluster_chain_equals_local_mode(spark, cluster_root: Path, tmp_path: Pa
         theirs = sorted_table(cluster_root / "linked" / cluster_run / table, keys)
         assert theirs.num_rows == mine.num_rows > 0, table
         assert theirs.equals(mine), table
+
+    # the release: every cell (values, statuses, flags, reasons) and the manifest's figures
+    publish(spark, DataRoot(str(local)), str(cluster_root.parent / "conf"), release_id=RELEASE)
+    for root in (local, cluster_root):
+        assert (root / "published" / "CURRENT").read_text().strip() == RELEASE
+    mine_cells = pq.read_table(local / "published" / RELEASE / "cells")
+    keys = [c for c in mine_cells.schema.names if c not in ("value", "status", "flag", "reason")]
+    mine_cells = mine_cells.sort_by([(k, "ascending") for k in keys])
+    theirs_cells = sorted_table(cluster_root / "published" / RELEASE / "cells", keys)
+    assert theirs_cells.num_rows == mine_cells.num_rows > 0
+    assert theirs_cells.equals(mine_cells)
+    mine_manifest, theirs_manifest = (
+        json.loads((r / "published" / RELEASE / "manifest.json").read_text())
+        for r in (local, cluster_root)
+    )
+    for part in ("suppression", "row_accounting", "protection", "policy"):
+        assert untimed(theirs_manifest[part]) == untimed(mine_manifest[part]), part

@@ -33,8 +33,13 @@ def settings(link_type: str = "dedupe_only", max_block: int = 5000, salt: int = 
     )
 
 
-def records(s: Settings, rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["src", "surname", "dob"])
+def records(
+    s: Settings,
+    rows: list[tuple[str | None, ...]],
+    columns: tuple[str, ...] = ("src", "surname", "dob"),
+) -> pd.DataFrame:
+    """Standardised records with their blocking keys, ids 0, 1, ... in row order."""
+    df = pd.DataFrame(rows, columns=list(columns))
     std = standardise_frame(df, s)
     std = std.assign(**block_keys(std, s))
     std[ID] = np.arange(len(std), dtype=np.int64)
@@ -107,3 +112,63 @@ def test_spark_pairs_equal_local_with_salted_and_capped_blocks(spark) -> None:  
     assert sstats.rules[0].capped_keys == 1  # Jones (70)
     assert sstats.rules[0].salted_keys == int(((sizes > 8) & (sizes <= 60)).sum()) >= 2
     assert [r.capped_records for r in sstats.rules] == [r.capped_records for r in lstats.rules]
+
+
+def name_settings(rules: list[list[str]]) -> Settings:
+    return Settings.model_validate(
+        {
+            "link_type": "link_and_dedupe",
+            "unique_id_column": "id",
+            "source_column": "src",
+            "blocking_rules": rules,
+            "comparisons": [
+                {"column": "forename", "kind": "name", "swap_with": "surname"},
+                {"column": "surname", "kind": "name", "swap_with": "forename"},
+                {"column": "dob", "kind": "date"},
+            ],
+            "threshold": {"match_probability": 0.9},
+        }
+    )
+
+
+def test_unordered_pair_blocks_a_name_order_swap() -> None:
+    s = name_settings([["dob", "soundex(surname)"], ["dob", "unordered(forename, surname)"]])
+    rows = [
+        ("ks4", "Demi", "Elsmore", "1996-07-28"),
+        ("he", "Elsmore", "Demi", "1996-07-28"),  # the same person, names the wrong way round
+        ("he", "Elsmore", "Demi", "1996-07-29"),  # another date: no block
+        ("he", "Demi", None, "1996-07-28"),  # a missing name: no key
+        ("he", "Elsmore", "Lee", "1996-07-28"),  # not the same pair of names
+    ]
+    rec = records(s, rows, ("src", "forename", "surname", "dob"))
+    k = rec[key_column(1)]
+    assert k[0] == k[1] and k[0] != k[2] and pd.isna(k[3]) and k[0] != k[4]
+    pairs, stats = block_pairs_local(rec, s)
+    got = set(zip(pairs[f"{ID}_l"], pairs[f"{ID}_r"], pairs["__mask"], strict=True))
+    assert got == {(0, 1, 0b10)}  # soundex(surname) alone never meets the swap
+    assert [r.pairs for r in stats.rules] == [0, 1]
+
+
+def test_committed_leo_rules_block_a_name_order_swap_without_nino() -> None:
+    """An education record (no NINO) with forename and surname the wrong way round, and its
+    postcode missing, still meets the person's other records (conf/linkage.yaml)."""
+    from leo.config import load_conf
+    from spark_jobs.link import LeoLinkageConf
+
+    s = load_conf(LeoLinkageConf, "linkage.yaml").settings
+    cols = (
+        "src",
+        "forename",
+        "middle_names",
+        "surname",
+        "sex",
+        "date_of_birth",
+        "postcode",
+        "nino",
+    )
+    rows = [
+        ("ks4", "Pawel", None, "Petrescu", "M", "1990-02-07", "CB6 2WB", None),
+        ("he", "Petrescu", None, "Pawel", "M", "1990-02-07", None, None),
+    ]
+    pairs, _ = block_pairs_local(records(s, rows, cols), s)
+    assert list(zip(pairs[f"{ID}_l"], pairs[f"{ID}_r"], strict=True)) == [(0, 1)]

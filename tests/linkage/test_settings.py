@@ -119,3 +119,28 @@ def test_date_range_today_is_the_run_date(tmp_path: Path) -> None:
     text = BASE.replace('format: "%Y-%m-%d"}', "earliest: 1900-01-01, latest: today}")
     comp = load_settings(write(tmp_path, text)).comparisons[2]
     assert comp.date_range() == (date(1900, 1, 1), datetime.now(UTC).date())
+
+
+def test_unordered_pair_term() -> None:
+    t = parse_term("unordered(forename, surname)")
+    assert (t.transform, t.columns, t.text) == (
+        "unordered",
+        ("forename", "surname"),
+        "unordered(forename, surname)",
+    )
+    for bad in ("unordered(forename)", "unordered(forename, 2)", "unordered(surname, surname)"):
+        with pytest.raises(ValueError, match="two different columns"):
+            parse_term(bad)
+    with pytest.raises(ValueError, match="number arguments"):
+        parse_term("substr(surname, forename, 3)")
+
+
+def test_unordered_pair_columns_are_rule_and_input_columns(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "  - [date_of_birth]\n",
+        '  - [date_of_birth]\n  - [date_of_birth, "unordered(forename, middle_names)"]\n',
+    )
+    s = load_settings(write(tmp_path, text))
+    # both columns are blocked on, so EM on that rule trains neither; the inputs need both
+    assert s.rule_columns(1) == {"date_of_birth", "forename", "middle_names"}
+    assert "middle_names" in s.input_columns()

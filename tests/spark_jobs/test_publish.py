@@ -339,3 +339,21 @@ def test_bad_research_zone_input_is_named(spark, tmp_path, reliability):
         publish(spark, DataRoot(str(root)), None)
     assert not (root / "published").exists() or visible_releases(root) == []
     row.observed = "InputError naming linked/LATEST; then linked/b/cohort_outcomes and 'activity'"
+
+
+def test_config_checksum_reads_the_packaged_conf_inside_a_zip(tmp_path):
+    """Under spark-submit the packaged conf/ is inside the shipped zip: the manifest's
+    checksum of catalogue.yaml failed there (open() on a zip entry) after the audit."""
+    import hashlib
+    import zipfile
+
+    from spark_jobs.publish import config_sha256
+
+    text = b"datasets: []\n"
+    archive = tmp_path / "leo_platform.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("conf/catalogue.yaml", text)
+    entry = zipfile.Path(archive, "conf/catalogue.yaml")
+    assert config_sha256(entry) == hashlib.sha256(text).hexdigest()
+    (tmp_path / "catalogue.yaml").write_bytes(text)
+    assert config_sha256(tmp_path / "catalogue.yaml") == hashlib.sha256(text).hexdigest()
