@@ -360,7 +360,7 @@ def interrupt_and_rerun(
     """The three steps for a job with runs and a pointer, one reliability row each: a fault
     point of the job drawn at random raises (in this process: a Spark job reuses the test
     run's session), a `leo` driver is SIGKILLed at a random moment, and the same command runs
-    to the end. `reference` is an uninterrupted run's outputs, `before` the outputs the
+    to the end (in its own process, as an operator would run it). `reference` is an uninterrupted run's outputs, `before` the outputs the
     pointer named before (the same as `reference` when it named such a run); `seconds` the
     uninterrupted run's time in this process. With `api` (started by the caller) the API must
     answer from the release the pointer named before until the rerun, then from the new one.
@@ -430,15 +430,19 @@ def interrupt_and_rerun(
         + ("; the API switches to it" if api else ""),
     )
     last = read_pointer(root / job.pointer)
+    # the rerun is the command again, in its own process: in the test run's long-lived
+    # session a rerun of `leo link` once failed reading Parquet (Py4JJavaError) after many
+    # other tests, never on its own; the session's state is not what is under test here
     with PointerWatch(job, root) as watch:
-        code = run_in_process(job, root)
+        rerun = run_job(job, root)
+    code = rerun.returncode
     new = read_pointer(root / job.pointer)
     deadline = time.monotonic() + 30
     while api is not None and api.seen[-1] != new and time.monotonic() < deadline:
         time.sleep(0.1)
     problems = check("after the rerun", watch, rerun=True)
     if code != 0:
-        problems.append(f"exit {code}")
+        problems.append(f"exit {code}: {rerun.stderr[-2000:]}")
     if new in (first, last):
         problems.append(f"{job.pointer} did not move from {new}")
     if api is not None and api.seen[-1] != new:
