@@ -360,10 +360,11 @@ def interrupt_and_rerun(
     """The three steps for a job with runs and a pointer, one reliability row each: a fault
     point of the job drawn at random raises (in this process: a Spark job reuses the test
     run's session), a `leo` driver is SIGKILLed at a random moment, and the same command runs
-    to the end (in its own process, as an operator would run it). `reference` is an uninterrupted run's outputs, `before` the outputs the
-    pointer named before (the same as `reference` when it named such a run); `seconds` the
-    uninterrupted run's time in this process. With `api` (started by the caller) the API must
-    answer from the release the pointer named before until the rerun, then from the new one.
+    to the end (in its own process, as an operator would run it). `reference` is an
+    uninterrupted run's outputs, `before` the outputs the pointer named before (the same as
+    `reference` when it named such a run); `seconds` the uninterrupted run's time in this
+    process. With `api` (started by the caller) the API must answer from the release the
+    pointer named before until the rerun, then from the new one.
     Fails the test on the first step with a problem."""
     assert job.pointer and job.runs
     rng = random.Random(SEED)
