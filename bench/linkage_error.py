@@ -29,13 +29,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-ACTIVITIES = (
-    "employment_only",
-    "employment_and_study",
-    "study_only",
-    "no_sustained_destination",
-    "not_captured",
-)
+from spark_jobs.outcomes import ACTIVITIES  # noqa: E402 (after the path is set)
+
 RATE_TARGET_PP, MEDIAN_TARGET_PCT = 1.0, 2.0
 CELL = ["cohort_type", "cohort", "years_after"]
 

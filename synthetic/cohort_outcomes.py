@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from leo.schema import COHORT_OUTCOMES, academic_year_label
+from spark_jobs.outcomes import ACTIVITIES
 from synthetic.population import higher_education_tables
 
 YEARS_AFTER = (1, 3, 5, 10)
@@ -32,13 +33,6 @@ ETHNICITY = {
     "other": 0.02,
     "unclassified": 0.03,
 }
-ACTIVITIES = (
-    "employment_only",
-    "employment_and_study",
-    "study_only",
-    "no_sustained_destination",
-    "not_captured",
-)
 # activity shares by years after (KS4 cohorts) and for graduates
 KS4_ACTIVITY = {
     1: (0.08, 0.10, 0.70, 0.07, 0.05),
