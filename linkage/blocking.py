@@ -190,10 +190,16 @@ def stacked(df: DataFrame, columns: dict[str, Column]) -> DataFrame:
 
 
 def block_pairs_spark(
-    spark: SparkSession, records: DataFrame, settings: Settings, side_columns: list[str]
+    spark: SparkSession,
+    records: DataFrame,
+    settings: Settings,
+    side_columns: list[str],
+    cached: list[DataFrame],
 ) -> tuple[DataFrame, BlockingStats]:
     """Candidate pairs with `<col>_l`/`<col>_r` for each of `side_columns` (plus `__id`,
-    `__src`), and `__mask`. `records` must be cached: it is read once per rule."""
+    `__src`), and `__mask`. `records` must be cached: it is read once per rule. The frames
+    this caches are appended to `cached`, for the caller to unpersist once the pairs are
+    no longer needed."""
     from pyspark.sql import functions as F
 
     stats = BlockingStats()
@@ -217,6 +223,7 @@ def block_pairs_spark(
         .agg(F.count("*").alias("n"))
         .cache()
     )
+    cached.append(sizes_all)
     big, mid = settings.max_block_size, settings.salt_block_size
     n = F.col("n")
     summary = {
@@ -255,6 +262,7 @@ def block_pairs_spark(
             )
     if stats.capped_keys:
         eff = eff.cache()
+        cached.append(eff)
 
     frames = []
     for i in range(n_rules):
@@ -272,33 +280,39 @@ def block_pairs_spark(
             on = [k, "__salt"]
         else:
             left, right, on = side, side, [k]
+
         # the two sides of an unsalted rule are one plan, so Spark shuffles it once (the
-        # exchange is reused); columns get their side's suffix after the join
-        cond = [F.col(f"l.{c}") == F.col(f"r.{c}") for c in on]
-        p = (
-            left.alias("l")
-            .join(right.alias("r"), on=cond, how="inner")
-            .where(F.col(f"l.{ID}") < F.col(f"r.{ID}"))
-            .select(
-                *[F.col(f"l.{c}").alias(f"{c}_l") for c in carried],
-                *[F.col(f"r.{c}").alias(f"{c}_r") for c in carried],
-            )
-        )
-        if link_only:
-            p = p.where(F.col(f"{SRC}_l") != F.col(f"{SRC}_r"))
-        for j in range(i):
+        # exchange is reused); columns get their side's suffix after the join. Every
+        # condition goes into one filter and every output into one select: each DataFrame
+        # call re-analyses the whole (wide, joined) plan, and a call per earlier rule cost
+        # seconds per rule at 100k persons.
+        def agree(j: int) -> Column:
             kj = key_column(j)
-            p = p.where(~F.coalesce(F.col(f"{kj}_l") == F.col(f"{kj}_r"), F.lit(False)))
+            return F.coalesce(F.col(f"l.{kj}") == F.col(f"r.{kj}"), F.lit(False))
+
+        keep = F.col(f"l.{ID}") < F.col(f"r.{ID}")
+        if link_only:
+            keep &= F.col(f"l.{SRC}") != F.col(f"r.{SRC}")
+        for j in range(i):
+            keep &= ~agree(j)
         mask = F.lit(0).cast("long")
         for j in range(n_rules):
-            kj = key_column(j)
-            agree = F.coalesce(F.col(f"{kj}_l") == F.col(f"{kj}_r"), F.lit(False))
-            mask = mask + F.when(agree, F.lit(1 << j)).otherwise(0)
-        out_cols = [f"{c}_{s}" for c in [ID, SRC, *side_columns] for s in ("l", "r")]
-        frames.append(p.select(*out_cols, mask.alias("__mask")))
+            mask = mask + F.when(agree(j), F.lit(1 << j)).otherwise(0)
+        cond = [F.col(f"l.{c}") == F.col(f"r.{c}") for c in on]
+        out_cols = [
+            F.col(f"{s}.{c}").alias(f"{c}_{s}") for c in [ID, SRC, *side_columns] for s in "lr"
+        ]
+        frames.append(
+            left.alias("l")
+            .join(right.alias("r"), on=cond, how="inner")
+            .where(keep)
+            .select(*out_cols, mask.alias("__mask"))
+        )
+    # the frames have the same columns in the same order: a positional union (unionByName
+    # would analyse each frame again)
     pairs = frames[0]
     for f in frames[1:]:
-        pairs = pairs.unionByName(f)
+        pairs = pairs.union(f)
     return pairs, stats
 
 

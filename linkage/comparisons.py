@@ -66,7 +66,12 @@ def level_names(comp: Comparison) -> list[str]:
 
 
 def tf_column(comp: Comparison) -> str:
-    return f"{comp.column}__tf"
+    return tf_column_of(comp.column)
+
+
+def tf_column_of(column: str) -> str:
+    """Each record's frequency of its value in `column` (term-frequency adjustment)."""
+    return f"{column}__tf"
 
 
 def coded_columns(comp: Comparison) -> list[str]:

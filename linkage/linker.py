@@ -43,9 +43,19 @@ class LinkResult:
     ids: Any
     histogram: pd.DataFrame  # bin (lower edge of match weight), pairs
     counts: dict[str, Any] = field(default_factory=dict)
+    # Spark frames this run cached (pairs and clusters among them): `release` frees them
+    cached: list[Any] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
         return {"counts": self.counts, "blocking": self.blocking.as_dict()}
+
+    def release(self) -> None:
+        """Unpersist every cached frame, once the caller has written what it needs: a
+        driver that links many times (a long session, the tests) would otherwise keep
+        each run's blocks and plans."""
+        for df in self.cached:
+            df.unpersist()
+        self.cached.clear()
 
 
 def record_id(source: str, uid: str) -> int:
@@ -102,12 +112,13 @@ def encode_spark(
 ) -> tuple[DataFrame, comparisons.Dictionaries]:
     """One aggregation counts every value of every coded column; on the driver these become
     the dictionaries (sorted distinct values per dictionary) and the term frequencies; the
-    records then get codes (-1 missing) and `<column>__tf` through broadcast joins, without
-    shuffling the records."""
+    records then get codes (-1 missing) and `<column>__tf` in one Python pass with the
+    dictionaries broadcast, without shuffling the records (a broadcast join per column
+    cost a driver-side table and a plan analysis each: seconds per column at 100k persons)."""
     from pyspark.sql import functions as F
 
     coded = comparisons.coded_side_columns(settings)
-    tf_cols = {c.column for c in settings.comparisons if c.tf}
+    tf_cols = [c for c in coded if c in {comp.column for comp in settings.comparisons if comp.tf}]
     counts = (
         blocking.stacked(std, {c: F.col(c) for c in coded})
         .where(F.col("v").isNotNull())
@@ -122,29 +133,54 @@ def encode_spark(
         cols = [c for c in coded if dicts.columns[c] == name]
         values = np.array(sorted(counts.loc[counts["col"].isin(cols), "v"].unique()), dtype=object)
         dicts.values[name] = values
-    for c in coded:
-        values = dicts.of(c)
+    # frequency of each dictionary value within the column (by code; NaN where absent)
+    freqs: dict[str, np.ndarray] = {}
+    for c in tf_cols:
         own = counts[counts["col"] == c]
-        mapping = pd.DataFrame({c: values, f"{c}__code": np.arange(len(values), dtype=np.int32)})
-        ddl = f"`{c}` string, `{c}__code` int"
-        if c in tf_cols:
-            freq = own.set_index("v")["n"] / max(int(own["n"].sum()), 1)
-            mapping[f"{c}__tf"] = mapping[c].map(freq).astype("float64")
-            ddl += f", `{c}__tf` double"
-        m = spark.createDataFrame(mapping, ddl)
-        std = (
-            std.join(F.broadcast(m), on=c, how="left")
-            .withColumn(c, F.coalesce(F.col(f"{c}__code"), F.lit(-1)))
-            .drop(f"{c}__code")
-        )
-    return std, dicts
+        freq = own.set_index("v")["n"] / max(int(own["n"].sum()), 1)
+        freqs[c] = pd.Series(dicts.of(c)).map(freq).astype("float64").to_numpy()
+    shared = spark.sparkContext.broadcast((dicts, freqs))
+    layout = {f.name: f.dataType.simpleString() for f in std.schema.fields}
+    layout.update({c: "int" for c in coded})
+    layout.update({comparisons.tf_column_of(c): "double" for c in tf_cols})
+
+    def encode_fn(batches: Any) -> Any:
+        d, fr = shared.value
+        index = {name: pd.Index(v) for name, v in d.values.items()}
+        for pdf in batches:
+            for c in coded:
+                codes = index[d.columns[c]].get_indexer(pdf[c]).astype(np.int32)
+                if c in fr:
+                    tf = np.append(fr[c], np.nan)[codes]  # code -1 (missing) -> NaN
+                    pdf[comparisons.tf_column_of(c)] = tf
+                pdf[c] = codes
+            yield pdf[list(layout)]
+
+    return std.mapInPandas(encode_fn, _ddl(layout)), dicts
 
 
 def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> LinkResult:
+    """The Spark pipeline; on failure the frames it cached are freed (else the caller frees
+    them with `LinkResult.release` after writing)."""
+    cached: list[DataFrame] = []
+    try:
+        return _link_spark(spark, records, settings, _std_layout(settings), cached)
+    except BaseException:
+        for df in cached:
+            df.unpersist()
+        raise
+
+
+def _link_spark(
+    spark: SparkSession,
+    records: DataFrame,
+    settings: Settings,
+    layout: dict[str, str],
+    cached: list[DataFrame],
+) -> LinkResult:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    layout = _std_layout(settings)
     cached_aqe = "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning"
     if spark.conf.get(cached_aqe, None) is None:  # see spark_jobs/session.py
         spark.conf.set(cached_aqe, "true")
@@ -161,6 +197,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         parts = max(spark.sparkContext.defaultParallelism, raw.rdd.getNumPartitions())
         std = raw.select(*inputs).repartition(parts).mapInPandas(std_fn, _ddl(layout))
         std = std.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(std)
         bad_cols = [bad_flag(c.column) for c in settings.comparisons if c.kind in flagged_kinds()]
         agg = (  # also fills std's cache before the encoding reads it
             std.groupBy(SRC)
@@ -173,6 +210,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         )
         coded, dicts = encode_spark(spark, std, settings)
         coded = coded.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(coded)
         s["distinct values"] = sum(len(v) for v in dicts.values.values())
         sizes = {r[SRC]: int(r["n"]) for r in agg}
         n_records = sum(sizes.values())
@@ -204,7 +242,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
 
     with stage(log, "block and compare") as s:
         side = comparisons.pair_side_columns(settings)
-        pairs, stats = blocking.block_pairs_spark(spark, coded, settings, side)
+        pairs, stats = blocking.block_pairs_spark(spark, coded, settings, side, cached)
         out_ddl = _ddl(
             {
                 f"{ID}_l": "bigint",
@@ -224,6 +262,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
                 yield comparisons.compare_batch(pdf, settings, d)
 
         compared = pairs.mapInPandas(cmp_fn, out_ddl).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(compared)
         gcols = [comparisons.gamma_column(c) for c in settings.comparisons]
         patterns = compared.groupBy("__mask", *gcols).agg(F.count("*").alias("n")).toPandas()
         # in a fixed order: EM's floating-point sums must not depend on the partitioning
@@ -264,6 +303,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         )
         kept = scored.where(F.col("match_probability") >= settings.pairs_min_probability)
         kept = kept.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(kept)
         links = kept.where(F.col("match_probability") >= settings.threshold.match_probability)
         n_links = links.count()
         s["pairs kept"] = kept.count()
@@ -279,6 +319,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
             n_links,
         )
         clusters = clusters.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(clusters)
         sizes_by_cluster = clusters.groupBy(clustering.CLUSTER).count()
         row = sizes_by_cluster.agg(
             F.count("*").alias("n"), F.sum((F.col("count") > 1).cast("long")).alias("multi")
@@ -297,7 +338,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
         "clusters": int(s["clusters"]),  # type: ignore[call-overload]
         **cstats,
     }
-    return LinkResult(model, stats, kept, clusters, ids, hist, counts)
+    return LinkResult(model, stats, kept, clusters, ids, hist, counts, cached)
 
 
 # --- single node ---------------------------------------------------------------------------

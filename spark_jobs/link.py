@@ -63,6 +63,7 @@ def link_tables(
     if engine == "local":
         return _link_tables_local(parsed, settings, out)
     assert spark is not None
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from linkage.inputs import check_spark
@@ -88,10 +89,19 @@ def link_tables(
             allrec = allrec.unionByName(f)
         s["rows"] = sum(r.rows for r in reports)
         s["quarantined"] = sum(sum(r.quarantined.values()) for r in reports)
+    # the checked inputs are read again for the record ids and the quarantine when writing:
+    # cached, so the files are not parsed and checked once more each time
+    allrec = allrec.persist(StorageLevel.MEMORY_AND_DISK)
     quarantined = allrec.where(F.col("__reason").isNotNull())
     records = allrec.where(F.col("__reason").isNull()).drop("__reason")
-    result = link_spark(spark, records, settings)
-    return _write_tables_spark(spark, result, quarantined, reports, settings, out)
+    try:
+        result = link_spark(spark, records, settings)
+        try:
+            return _write_tables_spark(spark, result, quarantined, reports, settings, out)
+        finally:
+            result.release()
+    finally:
+        allrec.unpersist()
 
 
 def raise_input(msg: str) -> None:
@@ -381,6 +391,24 @@ def link_leo(
     """Link the LEO sources into work/<run>/ and point work/LATEST at it; returns the run id.
     `conf` (else conf/linkage.yaml from `conf_dir`) is loaded by the CLI before Spark starts,
     so a bad file fails in a second."""
+    conf = conf or load_linkage_conf(conf_dir)
+    # frames cached on the way, freed however the run ends: a long-lived driver (the test
+    # session) would otherwise keep every run's blocks and plans
+    cached: list[DataFrame] = []
+    try:
+        return _link_leo(spark, root, key, conf, cached)
+    finally:
+        for df in cached:
+            df.unpersist()
+
+
+def _link_leo(
+    spark: SparkSession,
+    root: DataRoot,
+    key: PseudonymisationKey,
+    conf: LeoLinkageConf,
+    cached: list[DataFrame],
+) -> str:
     import time
 
     from pyspark import StorageLevel
@@ -392,7 +420,6 @@ def link_leo(
     from spark_jobs.storage import HadoopStorage
 
     started = time.time()
-    conf = conf or load_linkage_conf(conf_dir)
     settings = conf.settings
     store = HadoopStorage(spark)
     run = new_run_id()
@@ -402,6 +429,7 @@ def link_leo(
         # one key per distinct identity tuple (nulls and empty strings kept apart)
         events = events.withColumn("__phash", F.sha2(F.to_json(F.struct(*idents)), 256))
         events = events.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(events)
         s["records"] = sum(r.rows for r in reports)
         s["quarantined"] = sum(sum(r.quarantined.values()) for r in reports)
         s["values set aside or repaired"] = sum(
@@ -418,6 +446,7 @@ def link_leo(
         )
         profiles = _hmac_column(profiles, key, "profile", ["source", "__rep"], PROFILE_KEY)
         profiles = profiles.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(profiles)
         s["profiles"] = profiles.count()
     fault_point("link:after-profiles")
 
@@ -425,6 +454,7 @@ def link_leo(
         F.col("source").alias("__src"), F.col(PROFILE_KEY).alias("__uid"), *idents
     )
     result = link_spark(spark, records, settings)
+    cached.extend(result.cached)
     fault_point("link:after-linkage")
 
     with stage(log, "persons") as s:
@@ -443,6 +473,7 @@ def link_leo(
             )
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
+        cached.append(profile_person)
         links = result.pairs.where(
             F.col("match_probability") >= settings.threshold.match_probability
         )
@@ -489,6 +520,7 @@ def link_leo(
             )
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
+        cached.append(persons)
         linked_rp = rp.join(persons.select("person_pid", "__linked"), "person_pid").select(
             "source",
             "record_id",

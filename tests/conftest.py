@@ -105,3 +105,9 @@ def run_leo(
             f"leo {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def persisted_rdds(spark: object) -> int:
+    """How many RDDs the session holds cached: a job that frees what it cached leaves this as
+    it found it."""
+    return int(spark.sparkContext._jsc.getPersistentRDDs().size())  # type: ignore[attr-defined]

@@ -103,8 +103,13 @@ def test_spark_pairs_equal_local_with_salted_and_capped_blocks(spark) -> None:  
     rec = records(s, [("a", n, d) for n, d in zip(names, dobs, strict=True)])
     local, lstats = block_pairs_local(rec, s)
     sdf = spark.createDataFrame(rec[[ID, SRC, "surname", *[key_column(i) for i in range(3)]]])
-    pairs, sstats = block_pairs_spark(spark, sdf.cache(), s, ["surname"])
+    cached: list = []
+    pairs, sstats = block_pairs_spark(spark, sdf.cache(), s, ["surname"], cached)
     got = pairs.select(f"{ID}_l", f"{ID}_r", "__mask").toPandas()
+    assert cached  # the block sizes (and the capped records) are cached, for the caller to free
+    for df in cached:
+        df.unpersist()
+    sdf.unpersist()
     assert len(got) == len(local)  # no duplicates, nothing lost
     key = lambda df: set(zip(df[f"{ID}_l"], df[f"{ID}_r"], df["__mask"], strict=True))  # noqa: E731
     assert key(got) == key(local)

@@ -13,7 +13,7 @@ import pytest
 from leo.layout import resolve_data_root
 from leo.schema import LINKED_PERSONS, RECORD_PERSON
 from linkage.pseudonymise import PseudonymisationKey
-from tests.conftest import run_leo
+from tests.conftest import persisted_rdds, run_leo
 from tests.linkage.reports import Page
 
 PERSONS = 1500
@@ -34,8 +34,10 @@ def test_link_and_evaluate(spark, synthetic: Path, caplog: pytest.LogCaptureFixt
 
     root = resolve_data_root(str(synthetic))
     key = PseudonymisationKey(b"t" * 32, "test")
+    cached_before = persisted_rdds(spark)
     with caplog.at_level(logging.INFO):
         run = link_leo(spark, root, key)
+    assert persisted_rdds(spark) == cached_before  # the run freed every frame it cached
     assert (synthetic / "work" / "LATEST").read_text().strip() == run
     out = synthetic / "work" / run
 

@@ -8,7 +8,7 @@ import pytest
 
 from linkage.evaluate import cluster_scores
 from linkage.settings import load_settings
-from tests.conftest import REPO, run_leo
+from tests.conftest import REPO, persisted_rdds, run_leo
 from tests.linkage.febrl import febrl3, febrl4, scores
 
 SETTINGS = REPO / "conf" / "linkage"
@@ -39,7 +39,9 @@ def test_febrl4_spark_engine(spark, tmp_path: Path) -> None:  # type: ignore[no-
     inputs, true = febrl4(tmp_path)
     out = tmp_path / "out"
     settings = load_settings(SETTINGS / "febrl4.yaml")
+    cached_before = persisted_rdds(spark)
     summary = link_tables(spark, inputs, settings, str(out))
+    assert persisted_rdds(spark) == cached_before  # the run freed every frame it cached
     s = scores(out, true, settings.threshold.match_probability)
     assert s["f1"] >= 0.998, s
     clusters = pd.read_parquet(out / "clusters")
