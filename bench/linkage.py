@@ -149,27 +149,44 @@ def cluster_quality(clusters_path: Path, prof_path: Path, persons_path: Path) ->
     return out
 
 
-LEO_SETTINGS = """
-link_type: link_and_dedupe
-unique_id_column: profile_id
-source_column: source
-one_record_per_person: [ks4]
-blocking_rules:
-  - [nino]
-  - [date_of_birth, soundex(surname)]
-  - [date_of_birth, canon(forename)]
-  - [forename, surname, year(date_of_birth)]
-  - [postcode, canon(forename)]
-comparisons:
-  - {column: forename, kind: name, swap_with: surname}
-  - {column: surname, kind: name, swap_with: forename}
-  - {column: middle_names, kind: name, term_frequency_adjustments: false}
-  - {column: date_of_birth, kind: date, format: "%Y-%m-%d"}
-  - {column: postcode, kind: postcode}
-  - {column: sex, kind: exact}
-  - {column: nino, kind: identifier}
-threshold: {match_probability: 0.9}
-"""
+CONF = REPO / "conf" / "linkage.yaml"
+
+
+def leo_settings() -> dict:
+    """The engine settings of conf/linkage.yaml (one home: the benchmark links with the rules
+    and comparisons `leo link` uses), keyed on this benchmark's profile table."""
+    import yaml
+
+    settings = yaml.safe_load(CONF.read_text())["settings"]
+    return {**settings, "unique_id_column": "profile_id"}
+
+
+# Splink blocks on SQL over the profile table: each transform of a conf rule term as an
+# expression both DuckDB and Spark SQL read (phonetic keys and canonical forenames are
+# precomputed columns of the profile table, see `profiles`).
+SPLINK_TERMS = {
+    None: lambda t: t.column,
+    "soundex": lambda t: f"{t.column}_soundex",
+    "canon": lambda t: f"{t.column}_canon",
+    "year": lambda t: f"substr({t.column}, 1, 4)",
+    "unordered": lambda t: [f"least({t.column}, {t.other})", f"greatest({t.column}, {t.other})"],
+}
+
+
+def splink_rules() -> list[list[str]]:
+    """conf/linkage.yaml's blocking rules as Splink `block_on` arguments."""
+    from linkage.settings import Settings
+
+    rules = []
+    for rule in Settings.model_validate(leo_settings()).parsed_rules:
+        terms: list[str] = []
+        for t in rule:
+            if t.transform not in SPLINK_TERMS:
+                raise SystemExit(f"{CONF}: no Splink form for blocking term {t.text}")
+            e = SPLINK_TERMS[t.transform](t)
+            terms += e if isinstance(e, list) else [e]
+        rules.append(terms)
+    return rules
 
 
 def run_splink(prof_path: str, out: str, backend: str) -> None:
@@ -203,13 +220,7 @@ def run_splink(prof_path: str, out: str, backend: str) -> None:
         spark = spark_session("splink-bench")
         db = SparkAPI(spark_session=spark)
         df = spark.createDataFrame(df)
-    rules = [
-        block_on("nino"),
-        block_on("date_of_birth", "surname_soundex"),
-        block_on("date_of_birth", "forename_canon"),
-        block_on("forename", "surname", "substr(date_of_birth, 1, 4)"),
-        block_on("postcode", "forename_canon"),
-    ]
+    rules = [block_on(*terms) for terms in splink_rules()]
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="profile_id",
@@ -271,6 +282,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, int
 
 
 def main() -> int:
+    import yaml
+
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -322,7 +335,7 @@ def main() -> int:
             shutil.rmtree(out, ignore_errors=True)
             if engine == "leo":
                 settings = d / "leo-settings.yaml"
-                settings.write_text(LEO_SETTINGS)
+                settings.write_text(yaml.safe_dump(leo_settings()))
                 cmd = [
                     sys.executable,
                     "-m",
