@@ -110,8 +110,9 @@ def f1_of(pairs_path: Path, prof_path: Path, id_l: str, id_r: str) -> dict[str, 
 
 def cluster_quality(clusters_path: Path, prof_path: Path, persons_path: Path) -> dict[str, float]:
     """This engine's clusters against truth, as `leo evaluate` measures them (pair counting
-    over clusters; the recall of each sex, ethnicity group and FSM group's true pairs, and
-    the largest gap between two groups with at least 100 true pairs)."""
+    over clusters, and exact clusters; the recall of each sex, ethnicity group and FSM
+    group's true pairs, and the largest gap between two groups with at least 100 true
+    pairs)."""
     import duckdb
 
     from linkage.evaluate import GAP_GROUPS, MIN_GROUP_PAIRS
@@ -133,6 +134,19 @@ def cluster_quality(clusters_path: Path, prof_path: Path, persons_path: Path) ->
         "cluster_recall": rec,
         "cluster_f1": 2 * prec * rec / (prec + rec),
     }
+    # exact clusters: a predicted cluster holding exactly one true person's profiles
+    exact = con.execute(
+        "WITH pc AS (SELECT cluster_id, min(person_id) AS lo, max(person_id) AS hi, "
+        "count(*) AS n FROM c GROUP BY cluster_id), "
+        "tc AS (SELECT person_id, count(*) AS n FROM c GROUP BY person_id) "
+        "SELECT count(*) FROM pc JOIN tc ON pc.lo = tc.person_id AND pc.hi = tc.person_id "
+        "AND pc.n = tc.n"
+    ).fetchone()[0]
+    n_pred, n_true = con.execute(
+        "SELECT count(DISTINCT cluster_id), count(DISTINCT person_id) FROM c"
+    ).fetchone()
+    ep, er = exact / n_pred, exact / n_true
+    out["exact_cluster_f1"] = 2 * ep * er / (ep + er) if ep + er else 0.0
     gaps = []
     for g in GAP_GROUPS:
         rows = con.execute(
