@@ -228,10 +228,14 @@ def run_splink(prof_path: str, out: str, backend: str) -> None:
         db = DuckDBAPI(connection=con)
     else:
         from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
 
         from spark_jobs.session import spark_session
 
-        spark = spark_session("splink-bench")
+        # Splink's string similarity functions are Scala UDFs in its own jar; it checkpoints
+        # between steps
+        spark = spark_session("splink-bench", extra_conf={"spark.jars": similarity_jar_location()})
+        spark.sparkContext.setCheckpointDir(str(Path(out).parent / "spark-checkpoints"))
         db = SparkAPI(spark_session=spark)
         df = spark.createDataFrame(df)
     rules = [block_on(*terms) for terms in splink_rules()]
@@ -262,9 +266,13 @@ def run_splink(prof_path: str, out: str, backend: str) -> None:
     em(block_on("forename", "surname", "substr(date_of_birth, 1, 4)"))
     em(block_on("nino"))
     pred = linker.inference.predict(threshold_match_probability=0.01)
-    pred.as_pandas_dataframe()[["profile_id_l", "profile_id_r", "match_probability"]].to_parquet(
-        out
-    )
+    # written by the backend itself: through pandas, the 1M-person predictions (tens of
+    # millions of pairs) took the process past the machine's 24 GB
+    cols = "profile_id_l, profile_id_r, match_probability"
+    if backend == "duckdb":
+        con.execute(f"COPY (SELECT {cols} FROM {pred.physical_name}) TO '{out}' (FORMAT parquet)")
+    else:
+        pred.as_spark_dataframe().selectExpr(*cols.split(", ")).write.parquet(out)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
@@ -397,7 +405,7 @@ def main() -> int:
         cells += [f"{r.get('precision', nan):.4f}", f"{r.get('recall', nan):.4f}"]
         cells += [f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}", f"{r['peak_gb']:.2f}"]
         print(" | ".join(cells))
-    by = {(r["persons"], r["engine"]): r["seconds"] for r in results}
+    by = {(r["persons"], r["engine"]): r["seconds"] for r in results if r["exit"] == 0}
     if len(args.persons) > 1:
         lo, hi = min(args.persons), max(args.persons)
         for e in args.engines:
