@@ -264,6 +264,11 @@ def block_pairs_spark(
         eff = eff.cache()
         cached.append(eff)
 
+    def agree(j: int) -> Column:
+        """The two sides of a joined pair have the same (non-missing) key of rule j."""
+        kj = key_column(j)
+        return F.coalesce(F.col(f"l.{kj}") == F.col(f"r.{kj}"), F.lit(False))
+
     frames = []
     for i in range(n_rules):
         k = key_column(i)
@@ -286,10 +291,6 @@ def block_pairs_spark(
         # condition goes into one filter and every output into one select: each DataFrame
         # call re-analyses the whole (wide, joined) plan, and a call per earlier rule cost
         # seconds per rule at 100k persons.
-        def agree(j: int) -> Column:
-            kj = key_column(j)
-            return F.coalesce(F.col(f"l.{kj}") == F.col(f"r.{kj}"), F.lit(False))
-
         keep = F.col(f"l.{ID}") < F.col(f"r.{ID}")
         if link_only:
             keep &= F.col(f"l.{SRC}") != F.col(f"r.{SRC}")

@@ -118,7 +118,8 @@ def encode_spark(
     from pyspark.sql import functions as F
 
     coded = comparisons.coded_side_columns(settings)
-    tf_cols = [c for c in coded if c in {comp.column for comp in settings.comparisons if comp.tf}]
+    tf_of = {comp.column for comp in settings.comparisons if comp.tf}
+    tf_cols = [c for c in coded if c in tf_of]
     counts = (
         blocking.stacked(std, {c: F.col(c) for c in coded})
         .where(F.col("v").isNotNull())
@@ -133,12 +134,14 @@ def encode_spark(
         cols = [c for c in coded if dicts.columns[c] == name]
         values = np.array(sorted(counts.loc[counts["col"].isin(cols), "v"].unique()), dtype=object)
         dicts.values[name] = values
-    # frequency of each dictionary value within the column (by code; NaN where absent)
+    # frequency of each dictionary value within the column, by code (NaN where absent),
+    # with one NaN more at the end, where code -1 (missing) lands
     freqs: dict[str, np.ndarray] = {}
     for c in tf_cols:
         own = counts[counts["col"] == c]
         freq = own.set_index("v")["n"] / max(int(own["n"].sum()), 1)
-        freqs[c] = pd.Series(dicts.of(c)).map(freq).astype("float64").to_numpy()
+        by_code = pd.Series(dicts.of(c)).map(freq).astype("float64").to_numpy()
+        freqs[c] = np.append(by_code, np.nan)
     shared = spark.sparkContext.broadcast((dicts, freqs))
     layout = {f.name: f.dataType.simpleString() for f in std.schema.fields}
     layout.update({c: "int" for c in coded})
@@ -151,8 +154,7 @@ def encode_spark(
             for c in coded:
                 codes = index[d.columns[c]].get_indexer(pdf[c]).astype(np.int32)
                 if c in fr:
-                    tf = np.append(fr[c], np.nan)[codes]  # code -1 (missing) -> NaN
-                    pdf[comparisons.tf_column_of(c)] = tf
+                    pdf[comparisons.tf_column_of(c)] = fr[c][codes]
                 pdf[c] = codes
             yield pdf[list(layout)]
 
@@ -164,7 +166,7 @@ def link_spark(spark: SparkSession, records: DataFrame, settings: Settings) -> L
     them with `LinkResult.release` after writing)."""
     cached: list[DataFrame] = []
     try:
-        return _link_spark(spark, records, settings, _std_layout(settings), cached)
+        return _link_spark(spark, records, settings, cached)
     except BaseException:
         for df in cached:
             df.unpersist()
@@ -175,12 +177,12 @@ def _link_spark(
     spark: SparkSession,
     records: DataFrame,
     settings: Settings,
-    layout: dict[str, str],
     cached: list[DataFrame],
 ) -> LinkResult:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
+    layout = _std_layout(settings)
     cached_aqe = "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning"
     if spark.conf.get(cached_aqe, None) is None:  # see spark_jobs/session.py
         spark.conf.set(cached_aqe, "true")

@@ -57,11 +57,11 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 @pytest.fixture(autouse=True, scope="module")
 def _release_spark_cache() -> Iterator[None]:
-    """After each module, drop what it left cached in the shared session. `leo link` does
-    not unpersist its frames (harmless per command: one process each); in one long CI run
-    the driver's old generation was 94% full after 1,092 full GCs (1,480 s), held by live
-    query plans, and later tests failed reading Parquet (Py4JJavaError) or in fixtures.
-    Spark is not imported if no test used it."""
+    """After each module, drop what it left cached in the shared session (the jobs free
+    their own frames, tests and fixtures may not): in one long CI run the driver's old
+    generation was 94% full after 1,092 full GCs (1,480 s), held by live query plans, and
+    later tests failed reading Parquet (Py4JJavaError) or in fixtures. Spark is not
+    imported if no test used it."""
     yield
     sql = sys.modules.get("pyspark.sql")
     if sql is not None:
