@@ -127,8 +127,17 @@ def date_regex(fmt: str) -> re.Pattern[str]:
 def parse_dates(values: pd.Series, fmt: str) -> pd.DataFrame:
     """Columns: norm (YYYYMMDD digits, or the raw characters when the format does not match),
     y, m, d (parts, kept even when the date is impossible), days (since 1970-01-01, only for
-    real dates) and bad (present but not a real date in this format)."""
-    raw = values.astype("string").str.strip()
+    real dates) and bad (present but not a real date in this format). Each distinct value is
+    parsed once (dates of birth repeat: a few thousand values in a million records)."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    parsed = _parse_distinct_dates(pd.Series([*uniques, pd.NA], dtype="string"), fmt)
+    out = parsed.take(np.where(codes < 0, len(uniques), codes))
+    out.index = values.index
+    return out
+
+
+def _parse_distinct_dates(values: pd.Series, fmt: str) -> pd.DataFrame:
+    raw = values.str.strip()
     raw = raw.mask(raw == "")
     parts = raw.str.extract(date_regex(fmt))
     y = pd.to_numeric(parts["Y"], errors="coerce").astype("Int32")
