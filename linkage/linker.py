@@ -374,7 +374,8 @@ def link_local(records: pd.DataFrame, settings: Settings) -> LinkResult:
 
     with stage(log, "block and compare") as s:
         pairs, stats = blocking.block_pairs_local(std, settings)
-        indexed = std.set_index(ID)
+        # only the compared columns: recordlinkage copies the frame's rows for every pair
+        indexed = std.set_index(ID)[comparisons.pair_side_columns(settings)]
         index = pd.MultiIndex.from_arrays([pairs[f"{ID}_l"], pairs[f"{ID}_r"]])
         features = []
         for comp in settings.comparisons:
