@@ -1,7 +1,10 @@
-"""Benchmark: this engine (Spark) against Splink 4 (DuckDB, and Spark if it runs) on the same
-synthetic identities, with F1 and wall time side by side, and time growth with population.
+"""Benchmark: this engine against Splink 4 on the same synthetic identities, backend by
+backend (`leo` = our Spark backend, `leo-local` = our single-node backend, pandas and
+recordlinkage; Splink on DuckDB and on Spark), with F1 and wall time side by side, and time
+growth with population.
 
-    python bench/linkage.py --persons 100000 1000000 [--engines leo splink-duckdb splink-spark]
+    python bench/linkage.py --persons 100000 1000000 [--engines leo leo-local splink-duckdb
+                                                               splink-spark]
 
 For each population: `leo synth` (cached under --work), then one identity-profile table
 (distinct identity per source, as `leo link` links; with each profile's true person and
@@ -314,7 +317,7 @@ def main() -> int:
         "--engines",
         nargs="+",
         default=["leo", "splink-duckdb"],
-        choices=["leo", "splink-duckdb", "splink-spark"],
+        choices=["leo", "leo-local", "splink-duckdb", "splink-spark"],
     )
     ap.add_argument("--work", type=Path, default=Path("/tmp/linkage-bench"))
     ap.add_argument("--keep", action="store_true", help="keep --work afterwards")
@@ -355,7 +358,7 @@ def main() -> int:
         for engine in args.engines:
             out = d / f"out-{engine}"
             shutil.rmtree(out, ignore_errors=True)
-            if engine == "leo":
+            if engine.startswith("leo"):
                 settings = d / "leo-settings.yaml"
                 settings.write_text(yaml.safe_dump(leo_settings()))
                 cmd = [
@@ -368,6 +371,8 @@ def main() -> int:
                     str(settings),
                     "--out",
                     str(out),
+                    "--engine",
+                    "local" if engine == "leo-local" else "spark",
                 ]
                 pairs, id_l, id_r = out / "pairs", "profile_id_l", "profile_id_r"
             else:
@@ -392,7 +397,7 @@ def main() -> int:
             }
             if rc == 0:
                 row.update({k: round(v, 5) for k, v in f1_of(pairs, prof, id_l, id_r).items()})
-                if engine == "leo":
+                if engine.startswith("leo"):
                     cq = cluster_quality(out / "clusters", prof, d / "truth" / "persons")
                     row.update({k: round(v, 5) for k, v in cq.items()})
             results.append(row)
