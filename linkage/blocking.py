@@ -159,9 +159,10 @@ def block_pairs_local(
         pos_l, pos_r = _block_positions(k)
         swap = ids[pos_l] > ids[pos_r]
         pos_l, pos_r = np.where(swap, pos_r, pos_l), np.where(swap, pos_l, pos_r)
+        keep = ids[pos_l] != ids[pos_r]  # as the Spark side's strict id_l < id_r
         if link_only:
-            keep = src[pos_l] != src[pos_r]
-            pos_l, pos_r = pos_l[keep], pos_r[keep]
+            keep &= src[pos_l] != src[pos_r]
+        pos_l, pos_r = pos_l[keep], pos_r[keep]
         mask = np.zeros(len(pos_l), dtype=np.int64)
         earlier = np.zeros(len(pos_l), dtype=bool)
         for j, kj in enumerate(codes):
