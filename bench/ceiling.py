@@ -38,9 +38,8 @@ def comparison_vectors(profiles: Path, settings_file: Path) -> tuple[object, obj
 
     from linkage import blocking, comparisons
     from linkage.inputs import check_pandas
-    from linkage.linker import ID, SRC, UID, record_id, standardise_batch
+    from linkage.linker import ID, SRC, UID, standardise_local
     from linkage.settings import load_settings
-    from linkage.term_frequency import add_tf_local
 
     settings = load_settings(settings_file)
     df = pd.read_parquet(profiles)
@@ -54,10 +53,8 @@ def comparison_vectors(profiles: Path, settings_file: Path) -> tuple[object, obj
             **{c: df[c].to_numpy() for c in settings.input_columns()},
         }
     )
-    raw[ID] = [record_id(a, b) for a, b in zip(raw[SRC], raw[UID], strict=True)]
-    person = pd.Series(truth.loc[raw[UID]].to_numpy(), index=raw[ID].to_numpy())
-    std = add_tf_local(standardise_batch(raw, settings), settings)
-    std, dicts = comparisons.encode_local(std, settings)
+    ids, std, dicts = standardise_local(raw, settings)
+    person = pd.Series(truth.loc[ids[UID]].to_numpy(), index=ids[ID].to_numpy())
     pairs, _ = blocking.block_pairs_local(std, settings)
     position = pd.Series(np.arange(len(std)), index=std[ID].to_numpy())
     i = position.loc[pairs[f"{ID}_l"]].to_numpy()
@@ -128,6 +125,7 @@ def main() -> int:
     import numpy as np
 
     from linkage import comparisons
+    from linkage.expectation_maximisation import M_FLOOR
     from linkage.model import Model
 
     d = args.work / f"p{args.persons}"
@@ -148,6 +146,7 @@ def main() -> int:
         "recall of blocking": round(true.sum() / actual, 5),
     }
     tf_name = f"levels and term frequencies (bins of {args.tf_bits:g} bits)"
+    by_levels = None
     for name, cols in (("levels", gcols), (tf_name, gcols + tcols)):
         groups = (
             keyed[cols]
@@ -156,6 +155,7 @@ def main() -> int:
             .sum()
             .reset_index()
         )
+        by_levels = groups if by_levels is None else by_levels
         r, p = ceiling(groups, actual, args.precision)
         result[f"ceiling on {name}: groups"] = len(groups)
         result[f"ceiling on {name}: recall"] = round(r, 5)
@@ -172,14 +172,11 @@ def main() -> int:
             g = matched[comparisons.gamma_column(comp)]
             share = g[g >= 0].value_counts(normalize=True)
             cm = truthful.by_name(comp.name)
-            cm.m = [max(float(share.get(k, 0.0)), 1e-6) for k in range(len(cm.m))]
+            cm.m = [max(float(share.get(k, 0.0)), M_FLOOR) for k in range(len(cm.m))]
         result.update(
             scored(levels, truthful, settings, actual, args.precision, "model, m from truth")
         )
-    groups = (
-        keyed[gcols].assign(t=true, f=~true).groupby(gcols, sort=False)[["t", "f"]].sum()
-    ).reset_index()
-    mixed = groups[(groups["t"] > 0) & (groups["f"] > 0)]
+    mixed = by_levels[(by_levels["t"] > 0) & (by_levels["f"] > 0)]
     mixed = mixed.assign(least=np.minimum(mixed["t"], mixed["f"]))
     names = {comparisons.gamma_column(c): c for c in settings.comparisons}
     print(json.dumps(result, indent=1))

@@ -346,6 +346,19 @@ def _link_spark(
 # --- single node ---------------------------------------------------------------------------
 
 
+def standardise_local(
+    records: pd.DataFrame, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame, comparisons.Dictionaries]:
+    """Records holding `__src`, `__uid` and the input columns -> (their `__id`, `__src` and
+    `__uid`; the standardised, dictionary-encoded records with term frequencies; the
+    dictionaries)."""
+    raw = records.reset_index(drop=True)
+    raw[ID] = [record_id(a, b) for a, b in zip(raw[SRC], raw[UID], strict=True)]
+    std = add_tf_local(standardise_batch(raw, settings), settings)
+    std, dicts = comparisons.encode_local(std, settings)
+    return raw[[ID, SRC, UID]], std, dicts
+
+
 def link_local(records: pd.DataFrame, settings: Settings) -> LinkResult:
     import recordlinkage
 
@@ -354,11 +367,7 @@ def link_local(records: pd.DataFrame, settings: Settings) -> LinkResult:
     logging.getLogger("recordlinkage").setLevel(logging.WARNING)  # it logs each batch twice
 
     with stage(log, "standardise") as s:
-        raw = records.reset_index(drop=True)
-        raw[ID] = [record_id(a, b) for a, b in zip(raw[SRC], raw[UID], strict=True)]
-        ids = raw[[ID, SRC, UID]]
-        std = add_tf_local(standardise_batch(raw, settings), settings)
-        std, dicts = comparisons.encode_local(std, settings)
+        ids, std, dicts = standardise_local(records, settings)
         sizes = _source_sizes(std)
         bad_by_column = _bad_counts(std, settings)
         s["records"] = len(std)
